@@ -1,0 +1,159 @@
+using Microsoft.Extensions.Logging;
+
+namespace FactoryEdge.Pipeline;
+
+/// <summary>
+/// A feature worker: a dedicated thread that owns a fixed subset of channels. It sleeps until a
+/// source writes, drains every channel it owns, and hands finished windows to the scoring stage
+/// through its own SPSC queue. Items come back through a second SPSC queue (no locks anywhere).
+/// </summary>
+internal sealed partial class PipelineWorker : IWakeable
+{
+    private readonly List<ChannelProcessor> _channels = [];
+    private readonly ManualResetEventSlim _wake = new(false, spinCount: 0);
+    private readonly SpscQueue<WindowItem> _ready;
+    private readonly SpscQueue<WindowItem> _free;
+    private readonly Func<WindowItem> _factory;
+    private readonly IWakeable _downstream;
+    private readonly ILogger _logger;
+    private readonly Thread _thread;
+    private volatile bool _stopping;
+    private long _lastLoopTicks;
+    private long _droppedWindows;
+    private long _poolGrowth;
+    private long _failedWindows;
+    private WindowItem? _spare;
+
+    public PipelineWorker(int index, int queueCapacity, Func<WindowItem> factory, IWakeable downstream, ILogger logger)
+    {
+        Index = index;
+        _ready = new SpscQueue<WindowItem>(queueCapacity);
+        _free = new SpscQueue<WindowItem>(queueCapacity * 2);
+        _factory = factory;
+        _downstream = downstream;
+        _logger = logger;
+        _thread = new Thread(Run) { IsBackground = true, Name = "fe-worker-" + index };
+    }
+
+    public int Index { get; }
+
+    public IReadOnlyList<ChannelProcessor> Channels => _channels;
+
+    /// <summary>Windows dropped because the scoring stage was too far behind.</summary>
+    public long DroppedWindows => Interlocked.Read(ref _droppedWindows);
+
+    /// <summary>Windows whose processing threw (logged; the channel restarts assembly).</summary>
+    public long FailedWindows => Interlocked.Read(ref _failedWindows);
+
+    /// <summary>Items created after start-up (the pool warming up, then 0 in steady state).</summary>
+    public long PoolGrowth => Interlocked.Read(ref _poolGrowth);
+
+    /// <summary>Stopwatch ticks of the last loop iteration (liveness for the watchdog).</summary>
+    public long LastLoopTicks => Volatile.Read(ref _lastLoopTicks);
+
+    public bool IsRunning => _thread.IsAlive;
+
+    internal SpscQueue<WindowItem> Ready => _ready;
+
+    public void Add(ChannelProcessor channel) => _channels.Add(channel);
+
+    public void Start() => _thread.Start();
+
+    public void Wake()
+    {
+        if (!_wake.IsSet)
+        {
+            _wake.Set();
+        }
+    }
+
+    /// <summary>Stops after draining what the sources already wrote.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        Wake();
+        _thread.Join();
+    }
+
+    /// <summary>Returns an item (scoring thread).</summary>
+    public void Recycle(WindowItem item) => _free.TryEnqueue(item);
+
+    internal WindowItem Rent()
+    {
+        if (_spare is { } spare)
+        {
+            _spare = null;
+            return spare;
+        }
+
+        if (_free.TryDequeue(out var item))
+        {
+            return item;
+        }
+
+        Interlocked.Increment(ref _poolGrowth);
+        item = _factory();
+        item.WorkerIndex = Index;
+        return item;
+    }
+
+    internal void Emit(WindowItem item)
+    {
+        if (!_ready.TryEnqueue(item))
+        {
+            Interlocked.Increment(ref _droppedWindows);
+            _spare = item;
+        }
+    }
+
+    private void Run()
+    {
+        try
+        {
+            while (true)
+            {
+                Volatile.Write(ref _lastLoopTicks, System.Diagnostics.Stopwatch.GetTimestamp());
+                _wake.Wait(50);
+                _wake.Reset();
+                var stopping = _stopping;
+                var produced = 0;
+                foreach (var channel in _channels)
+                {
+                    try
+                    {
+                        produced += channel.Drain(this);
+                    }
+                    catch (Exception ex)
+                    {
+                        // A window that breaks the feature code must not stop monitoring: count it,
+                        // restart the channel's assembly (the next window is marked as after a gap).
+                        Interlocked.Increment(ref _failedWindows);
+                        channel.Assembler.Restart();
+                        LogChannelFailed(_logger, channel.Input.Descriptor.Id.ToString(), ex);
+                    }
+                }
+
+                if (produced > 0)
+                {
+                    _downstream.Wake();
+                }
+
+                if (stopping)
+                {
+                    return;
+                }
+            }
+        }
+        catch (Exception ex)
+        {
+            LogWorkerCrashed(_logger, Index, ex);
+            throw;
+        }
+    }
+
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Error, Message = "Processing a window of channel {Channel} failed; assembly restarts")]
+    private static partial void LogChannelFailed(ILogger logger, string channel, Exception exception);
+
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Critical, Message = "Pipeline worker {Worker} crashed")]
+    private static partial void LogWorkerCrashed(ILogger logger, int worker, Exception exception);
+}

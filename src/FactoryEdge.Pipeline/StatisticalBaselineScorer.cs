@@ -1,0 +1,123 @@
+using FactoryEdge.Core;
+
+namespace FactoryEdge.Pipeline;
+
+/// <summary>
+/// The built-in scorer used until an ONNX model is configured: for each channel it learns the mean
+/// and standard deviation of a set of monitored features over a warm-up period (Welford), then
+/// scores each window as the largest upward z-score among them. Amplitude-like features are taken
+/// in log10 so that "twice as large" weighs the same at any level; a floor on the deviation keeps
+/// a very steady feature from turning noise into alarms. One-sided: a fault makes vibration grow.
+/// Learning stops after warm-up so that a developing fault is never learned as normal.
+/// </summary>
+public sealed class StatisticalBaselineScorer : IAnomalyScorer
+{
+    private static readonly string[] LinearFeatures = ["kurtosis", "crest_factor"];
+    private static readonly string[] LogFeatures =
+    [
+        "rms", "peak", "velocity_rms_mm_s", "order_1x", "order_2x", "order_3x", "order_0_5x",
+        "env_bpfo", "env_bpfi", "env_bsf", "env_ftf",
+    ];
+
+    private readonly BaselineOptions _options;
+    private int[] _monitored = [];
+    private bool[] _log = [];
+    private long[] _counts = [];
+    private double[] _mean = [];
+    private double[] _m2 = [];
+
+    public StatisticalBaselineScorer(BaselineOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        _options = options;
+    }
+
+    public string ModelId => "baseline-zscore";
+
+    public int MonitoredFeatureCount => _monitored.Length;
+
+    public void Initialize(IReadOnlyList<ChannelDescriptor> channels, IReadOnlyList<string> featureNames)
+    {
+        ArgumentNullException.ThrowIfNull(channels);
+        ArgumentNullException.ThrowIfNull(featureNames);
+        var monitored = new List<int>();
+        var log = new List<bool>();
+        for (var i = 0; i < featureNames.Count; i++)
+        {
+            var name = featureNames[i];
+            if (Array.IndexOf(LinearFeatures, name) >= 0)
+            {
+                monitored.Add(i);
+                log.Add(false);
+            }
+            else if (Array.IndexOf(LogFeatures, name) >= 0 || name.StartsWith("band_", StringComparison.Ordinal))
+            {
+                monitored.Add(i);
+                log.Add(true);
+            }
+        }
+
+        _monitored = [.. monitored];
+        _log = [.. log];
+        _counts = new long[channels.Count];
+        _mean = new double[channels.Count * _monitored.Length];
+        _m2 = new double[channels.Count * _monitored.Length];
+    }
+
+    public void Score(ScoringBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        var k = _monitored.Length;
+        for (var row = 0; row < batch.Count; row++)
+        {
+            var channel = batch.ChannelIndices[row];
+            var features = batch.Features(row);
+            var offset = channel * k;
+            batch.Thresholds[row] = (float)_options.Threshold;
+            if (_counts[channel] < _options.WarmupWindows)
+            {
+                var n = ++_counts[channel];
+                for (var j = 0; j < k; j++)
+                {
+                    var x = Transform(features[_monitored[j]], _log[j]);
+                    var delta = x - _mean[offset + j];
+                    _mean[offset + j] += delta / n;
+                    _m2[offset + j] += delta * (x - _mean[offset + j]);
+                }
+
+                batch.WarmingUp[row] = true;
+                batch.Scores[row] = 0f;
+                continue;
+            }
+
+            var count = _counts[channel];
+            var worst = 0.0;
+            for (var j = 0; j < k; j++)
+            {
+                var x = Transform(features[_monitored[j]], _log[j]);
+                var mean = _mean[offset + j];
+                var std = Math.Sqrt(_m2[offset + j] / Math.Max(1, count - 1));
+                // Floors: 0.05 decades (12 %) for log features, 5 % of the mean for linear ones.
+                var floor = _log[j] ? 0.05 : 0.05 * Math.Abs(mean);
+                std = Math.Max(std, Math.Max(floor, 1e-9));
+                var z = (x - mean) / std;
+                if (z > worst)
+                {
+                    worst = z;
+                }
+            }
+
+            batch.Scores[row] = (float)worst;
+        }
+    }
+
+    private static double Transform(float value, bool log)
+    {
+        if (!float.IsFinite(value))
+        {
+            return 0;
+        }
+
+        return log ? Math.Log10(Math.Max(Math.Abs(value), 1e-9)) : value;
+    }
+}
