@@ -8,7 +8,10 @@ public enum SinkFullMode
 {
     /// <summary>Drop the new item and count it (live operation: the hot path never waits).</summary>
     DropNewest,
-    /// <summary>Wait for room (offline analysis of recordings, where nothing may be lost).</summary>
+    /// <summary>
+    /// Wait for room (offline analysis of recordings, where nothing may be lost). In this mode the
+    /// worker → scoring hand-over waits too, instead of dropping windows.
+    /// </summary>
     Wait,
 }
 

@@ -17,6 +17,7 @@ internal sealed partial class PipelineWorker : IWakeable
     private readonly IWakeable _downstream;
     private readonly ILogger _logger;
     private readonly Thread _thread;
+    private readonly bool _lossless;
     private volatile bool _stopping;
     private long _lastLoopTicks;
     private long _droppedWindows;
@@ -24,8 +25,9 @@ internal sealed partial class PipelineWorker : IWakeable
     private long _failedWindows;
     private WindowItem? _spare;
 
-    public PipelineWorker(int index, int queueCapacity, Func<WindowItem> factory, IWakeable downstream, ILogger logger)
+    public PipelineWorker(int index, int queueCapacity, bool lossless, Func<WindowItem> factory, IWakeable downstream, ILogger logger)
     {
+        _lossless = lossless;
         Index = index;
         _ready = new SpscQueue<WindowItem>(queueCapacity);
         _free = new SpscQueue<WindowItem>(queueCapacity * 2);
@@ -99,10 +101,25 @@ internal sealed partial class PipelineWorker : IWakeable
 
     internal void Emit(WindowItem item)
     {
-        if (!_ready.TryEnqueue(item))
+        if (_ready.TryEnqueue(item))
         {
+            return;
+        }
+
+        if (!_lossless)
+        {
+            // Live: the scoring stage is behind; drop and count rather than stall acquisition.
             Interlocked.Increment(ref _droppedWindows);
             _spare = item;
+            return;
+        }
+
+        // Offline (analyze): wait for the scoring stage; nothing may be lost.
+        var spin = default(SpinWait);
+        while (!_ready.TryEnqueue(item))
+        {
+            _downstream.Wake();
+            spin.SpinOnce(sleep1Threshold: 20);
         }
     }
 

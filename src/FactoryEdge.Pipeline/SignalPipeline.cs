@@ -81,7 +81,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
         _workers = new PipelineWorker[workerCount];
         for (var w = 0; w < workerCount; w++)
         {
-            _workers[w] = new PipelineWorker(w, perWorkerQueue, () => new WindowItem(featureCount, windowSize, keepSamples), _scoringWake, _logger);
+            _workers[w] = new PipelineWorker(w, perWorkerQueue, options.SinkFullMode == SinkFullMode.Wait, () => new WindowItem(featureCount, windowSize, keepSamples), _scoringWake, _logger);
         }
 
         _inputs = new ChannelInput[_channels.Length];
@@ -430,7 +430,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
     [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "Pipeline started: {Channels} channels on {Workers} workers, window {WindowSize} hop {Hop}, scorer {ModelId}")]
     private static partial void LogStarted(ILogger logger, int channels, int workers, int windowSize, int hop, string modelId);
 
-    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "Alert {State} {Severity} on {Channel}: score {Score}, id {AlertId}")]
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Debug, Message = "Alert {State} {Severity} on {Channel}: score {Score}, id {AlertId}")]
     private static partial void LogAlert(ILogger logger, AlertState state, AlertSeverity severity, string channel, float score, string alertId);
 
     [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "Scorer {ModelId} failed on a batch; those windows stay unscored")]

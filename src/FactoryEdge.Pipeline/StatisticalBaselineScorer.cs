@@ -8,7 +8,8 @@ namespace FactoryEdge.Pipeline;
 /// scores each window as the largest upward z-score among them. Amplitude-like features are taken
 /// in log10 so that "twice as large" weighs the same at any level; a floor on the deviation keeps
 /// a very steady feature from turning noise into alarms. One-sided: a fault makes vibration grow.
-/// Learning stops after warm-up so that a developing fault is never learned as normal.
+/// Learning stops after warm-up so that a developing fault is never learned as normal. A feature that
+/// is not available yet (amplitude 0: multi-window history still filling) is left out, not learned as 0.
 /// </summary>
 public sealed class StatisticalBaselineScorer : IAnomalyScorer
 {
@@ -20,9 +21,11 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
     ];
 
     private readonly BaselineOptions _options;
+    private string[]? _names;
     private int[] _monitored = [];
     private bool[] _log = [];
     private long[] _counts = [];
+    private long[] _featureCounts = [];
     private double[] _mean = [];
     private double[] _m2 = [];
 
@@ -40,6 +43,13 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
     {
         ArgumentNullException.ThrowIfNull(channels);
         ArgumentNullException.ThrowIfNull(featureNames);
+        if (_names is not null && _counts.Length == channels.Count && _names.SequenceEqual(featureNames))
+        {
+            // Same layout (e.g. analyze after learning from a baseline recording): keep what was learned.
+            return;
+        }
+
+        _names = [.. featureNames];
         var monitored = new List<int>();
         var log = new List<bool>();
         for (var i = 0; i < featureNames.Count; i++)
@@ -60,6 +70,7 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
         _monitored = [.. monitored];
         _log = [.. log];
         _counts = new long[channels.Count];
+        _featureCounts = new long[channels.Count * _monitored.Length];
         _mean = new double[channels.Count * _monitored.Length];
         _m2 = new double[channels.Count * _monitored.Length];
     }
@@ -76,10 +87,15 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
             batch.Thresholds[row] = (float)_options.Threshold;
             if (_counts[channel] < _options.WarmupWindows)
             {
-                var n = ++_counts[channel];
+                _counts[channel]++;
                 for (var j = 0; j < k; j++)
                 {
-                    var x = Transform(features[_monitored[j]], _log[j]);
+                    if (!TryTransform(features[_monitored[j]], _log[j], out var x))
+                    {
+                        continue;
+                    }
+
+                    var n = ++_featureCounts[offset + j];
                     var delta = x - _mean[offset + j];
                     _mean[offset + j] += delta / n;
                     _m2[offset + j] += delta * (x - _mean[offset + j]);
@@ -90,11 +106,15 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
                 continue;
             }
 
-            var count = _counts[channel];
             var worst = 0.0;
             for (var j = 0; j < k; j++)
             {
-                var x = Transform(features[_monitored[j]], _log[j]);
+                var count = _featureCounts[offset + j];
+                if (count < 2 || !TryTransform(features[_monitored[j]], _log[j], out var x))
+                {
+                    continue;
+                }
+
                 var mean = _mean[offset + j];
                 var std = Math.Sqrt(_m2[offset + j] / Math.Max(1, count - 1));
                 // Floors: 0.05 decades (12 %) for log features, 5 % of the mean for linear ones.
@@ -111,13 +131,19 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
         }
     }
 
-    private static double Transform(float value, bool log)
+    /// <summary>
+    /// Log10 for amplitude features; a non-finite value, or an amplitude of exactly 0 (a feature whose
+    /// multi-window history is not filled yet, e.g. just after start or a gap), counts as missing.
+    /// </summary>
+    private static bool TryTransform(float value, bool log, out double x)
     {
-        if (!float.IsFinite(value))
+        if (!float.IsFinite(value) || (log && value <= 0))
         {
-            return 0;
+            x = 0;
+            return false;
         }
 
-        return log ? Math.Log10(Math.Max(Math.Abs(value), 1e-9)) : value;
+        x = log ? Math.Log10(value) : value;
+        return true;
     }
 }

@@ -73,17 +73,17 @@ internal sealed class WindowAssembler
     {
         var index = header.FirstSampleIndex;
         var skip = 0;
+        var gap = header.GapBefore;
         if (_expectedNextIndex >= 0 && index != _expectedNextIndex)
         {
             if (index > _expectedNextIndex)
             {
                 MissedSamples += index - _expectedNextIndex;
-                Gaps++;
-                Restart();
+                gap = true;
             }
             else
             {
-                // Overlapping/repeated data: keep only what is new, or restart when it is all old.
+                // Overlapping/repeated data: keep only what is new, or drop the block when it is all old.
                 var repeated = _expectedNextIndex - index;
                 if (repeated >= header.Count)
                 {
@@ -97,15 +97,11 @@ internal sealed class WindowAssembler
             }
         }
 
-        if (header.GapBefore && _filled > 0)
+        if (gap)
         {
+            // One gap, however it was noticed (sequence jump, explicit mark, ring drop).
             Gaps++;
             Restart();
-        }
-        else if (header.GapBefore)
-        {
-            Gaps++;
-            _gapBeforeCurrent = true;
         }
 
         _anchorIndex = header.FirstSampleIndex;

@@ -154,6 +154,10 @@ internal static class WavRecordingReader
         {
             expectedBytes = Math.Min(expectedBytes, Math.Max(0, stream.Length - stream.Position));
         }
+        else
+        {
+            expectedBytes = Math.Min(expectedBytes, 16L * 1024 * 1024);
+        }
 
         var frameCapacity = (int)Math.Min(Math.Max(1, expectedBytes / format.BlockAlign), Array.MaxLength);
         var channels = new float[format.Channels][];

@@ -18,12 +18,13 @@ public static class FeatureSchema
     public const int DominantHz = 7;
     public const int FirstBand = 8;
 
-    /// <summary>Names of the features after the bands, in order.</summary>
+    /// <summary>Names of the features after the bands, in order (new names are only ever appended).</summary>
     public static readonly string[] TailNames =
     [
         "shaft_hz", "order_0_5x", "order_1x", "order_2x", "order_3x",
         "env_bpfo", "env_bpfo_hz", "env_bpfi", "env_bpfi_hz", "env_bsf", "env_bsf_hz", "env_ftf", "env_ftf_hz",
         "env_peak_hz", "velocity_rms_mm_s", "iso_zone",
+        "env_rms",
     ];
 
     public static string[] Names(IReadOnlyList<FrequencyBand> bands)

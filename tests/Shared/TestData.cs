@@ -1,5 +1,3 @@
-using Xunit;
-
 namespace FactoryEdge.Tests.Shared;
 
 /// <summary>Locates the repository and the CWRU recordings (never committed; see ../shared/data/cwru).</summary>

@@ -1,0 +1,111 @@
+using System.CommandLine;
+using FactoryEdge.Gateway.Cli;
+using FactoryEdge.Gateway.Hosting;
+
+namespace FactoryEdge.Gateway;
+
+public static class Program
+{
+    public static async Task<int> Main(string[] args)
+    {
+        var root = BuildCommandLine();
+        return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
+    }
+
+    internal static RootCommand BuildCommandLine()
+    {
+        var root = new RootCommand("FactoryEdge: vibration monitoring at the edge. With no verb it runs as a service (see 'run').");
+
+        var config = new Option<string?>("--config") { Description = "Configuration file (default: FACTORYEDGE_CONFIG, else appsettings.json beside the executable)." };
+        var run = new Command("run", "Run the gateway (service mode; the default with no verb).") { config };
+        run.SetAction((parse, ct) => GatewayHost.RunAsync(parse.GetValue(config), ct));
+        root.Subcommands.Add(run);
+        root.Options.Add(config);
+        root.SetAction((parse, ct) => GatewayHost.RunAsync(parse.GetValue(config), ct));
+
+        root.Subcommands.Add(BuildAnalyze());
+        root.Subcommands.Add(BuildDemo());
+        root.Subcommands.Add(BuildBench());
+        return root;
+    }
+
+    private static Command BuildAnalyze()
+    {
+        var input = new Option<string>("--input", "-i") { Description = "Recording to analyse (CSV as in docs/recordings.md, or WAV).", Required = true };
+        var model = new Option<string?>("--model") { Description = "ONNX model (not in this build yet; the statistical baseline is used)." };
+        var baseline = new Option<string?>("--baseline") { Description = "A normal recording of the same machine to learn the baseline from first." };
+        var machine = new Option<string?>("--machine") { Description = "Machine file (bearing, nominal rpm, ISO group/support), e.g. config/machines/cwru-drive-end.json." };
+        var bearing = new Option<string?>("--bearing") { Description = "Bearing catalogue name (overrides the machine file and the recording header)." };
+        var rpm = new Option<double?>("--rpm") { Description = "Nominal shaft speed in rpm (overrides the machine file and the recording header)." };
+        var window = new Option<int>("--window") { Description = "Window size (power of two, 1024–65536).", DefaultValueFactory = _ => 4096 };
+        var overlap = new Option<double>("--overlap") { Description = "Window overlap, 0–0.9.", DefaultValueFactory = _ => 0.5 };
+        var warmup = new Option<int?>("--warmup") { Description = "Windows the baseline learns from (default: all of --baseline, else a quarter of the input, at most 100)." };
+        var threshold = new Option<double?>("--threshold") { Description = "Baseline score threshold (max upward z-score)." };
+        var json = new Option<bool>("--json") { Description = "One JSON object per window on stdout and nothing else; logs go to stderr." };
+        var command = new Command("analyze", "Run a recording through the same pipeline as live data and print the result per window.")
+        {
+            input, model, baseline, machine, bearing, rpm, window, overlap, warmup, threshold, json,
+        };
+        command.SetAction(async (parse, ct) =>
+        {
+            using var loggerFactory = CliLogging.CreateStderrLoggerFactory();
+            var settings = new AnalyzeSettings
+            {
+                Input = parse.GetValue(input)!,
+                Model = parse.GetValue(model),
+                Baseline = parse.GetValue(baseline),
+                MachineFile = parse.GetValue(machine),
+                Bearing = parse.GetValue(bearing),
+                Rpm = parse.GetValue(rpm),
+                WindowSize = parse.GetValue(window),
+                Overlap = parse.GetValue(overlap),
+                WarmupWindows = parse.GetValue(warmup),
+                Threshold = parse.GetValue(threshold),
+                Json = parse.GetValue(json),
+            };
+            return await AnalyzeCommand.RunAsync(settings, Console.Out, Console.Error, loggerFactory, ct).ConfigureAwait(false);
+        });
+        return command;
+    }
+
+    private static Command BuildDemo()
+    {
+        var duration = new Option<double?>("--duration") { Description = "Seconds to run (default: until Ctrl+C)." };
+        var faultAt = new Option<double>("--fault-at") { Description = "Seconds until the faulty machine's fault starts.", DefaultValueFactory = _ => 20 };
+        var command = new Command("demo", "The gateway with three simulated machines; one develops a bearing fault after ~20 s. Needs no external service.")
+        {
+            duration, faultAt,
+        };
+        command.SetAction((parse, ct) => DemoCommand.RunAsync(parse.GetValue(duration), parse.GetValue(faultAt), Console.Out, ct));
+        return command;
+    }
+
+    private static Command BuildBench()
+    {
+        var channels = new Option<int>("--channels") { Description = "Simulated channels.", DefaultValueFactory = _ => 100 };
+        var rate = new Option<double>("--rate") { Description = "Sample rate per channel (Hz).", DefaultValueFactory = _ => 25600 };
+        var seconds = new Option<double>("--seconds") { Description = "Measured duration (after a warm-up).", DefaultValueFactory = _ => 20 };
+        var window = new Option<int>("--window") { Description = "Window size.", DefaultValueFactory = _ => 4096 };
+        var overlap = new Option<double>("--overlap") { Description = "Window overlap.", DefaultValueFactory = _ => 0.5 };
+        var publish = new Option<double>("--publish-ms") { Description = "Publishing interval: every channel's block arrives together at this period (ms).", DefaultValueFactory = _ => 100 };
+        var workers = new Option<int>("--workers") { Description = "Feature workers (0 = one per core).", DefaultValueFactory = _ => 0 };
+        var command = new Command("bench", "Drive simulated channels through the whole pipeline in real time and print latency, throughput, CPU and memory.")
+        {
+            channels, rate, seconds, window, overlap, publish, workers,
+        };
+        command.SetAction((parse, ct) => BenchCommand.RunAsync(
+            new BenchSettings
+            {
+                Channels = parse.GetValue(channels),
+                SampleRateHz = parse.GetValue(rate),
+                Seconds = parse.GetValue(seconds),
+                WindowSize = parse.GetValue(window),
+                Overlap = parse.GetValue(overlap),
+                PublishMilliseconds = parse.GetValue(publish),
+                Workers = parse.GetValue(workers),
+            },
+            Console.Out,
+            ct));
+        return command;
+    }
+}
