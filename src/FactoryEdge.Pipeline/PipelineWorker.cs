@@ -133,12 +133,16 @@ internal sealed partial class PipelineWorker : IWakeable
                 _wake.Wait(50);
                 _wake.Reset();
                 var stopping = _stopping;
-                var produced = 0;
                 foreach (var channel in _channels)
                 {
                     try
                     {
-                        produced += channel.Drain(this);
+                        // Hand each channel's windows on at once (latency); the scoring stage still
+                        // batches whatever has accumulated when it gets to run.
+                        if (channel.Drain(this) > 0)
+                        {
+                            _downstream.Wake();
+                        }
                     }
                     catch (Exception ex)
                     {
@@ -148,11 +152,6 @@ internal sealed partial class PipelineWorker : IWakeable
                         channel.Assembler.Restart();
                         LogChannelFailed(_logger, channel.Input.Descriptor.Id.ToString(), ex);
                     }
-                }
-
-                if (produced > 0)
-                {
-                    _downstream.Wake();
                 }
 
                 if (stopping)
