@@ -257,21 +257,21 @@ public sealed class FeatureExtractor
 
         var speed = ShaftSpeed(externalSpeedHz);
         var tail = destination[_tail..];
-        tail[0] = (float)speed;
+        tail[Tail.Shaft] = (float)speed;
         for (var i = 0; i < OrderMultiples.Length; i++)
         {
-            tail[1 + i] = _lowReady ? (float)OrderAmplitude(OrderMultiples[i] * speed) : 0f;
+            tail[Tail.Orders[i]] = _lowReady ? (float)OrderAmplitude(OrderMultiples[i] * speed) : 0f;
         }
 
         var haveDefects = _envReady && _hasBearing && speed > 0;
-        WriteDefect(tail, 5, haveDefects, _bearingOrders.Bpfo * speed, ballSpin: false);
-        WriteDefect(tail, 7, haveDefects, _bearingOrders.Bpfi * speed, ballSpin: false);
-        WriteDefect(tail, 9, haveDefects, _bearingOrders.Bsf * speed, ballSpin: true);
-        WriteDefect(tail, 11, haveDefects, _bearingOrders.Ftf * speed, ballSpin: false);
-        tail[13] = _envReady ? (float)_envPeakHz : 0f;
-        tail[14] = _lowReady ? (float)_velocityRms : 0f;
-        tail[15] = _lowReady ? (float)(int)IsoZones.Classify(_velocityRms, Options.MachineGroup, Options.Support) : 0f;
-        tail[16] = _envReady ? (float)_envRms : 0f;
+        WriteDefect(tail, Tail.Bpfo, haveDefects, _bearingOrders.Bpfo * speed, ballSpin: false);
+        WriteDefect(tail, Tail.Bpfi, haveDefects, _bearingOrders.Bpfi * speed, ballSpin: false);
+        WriteDefect(tail, Tail.Bsf, haveDefects, _bearingOrders.Bsf * speed, ballSpin: true);
+        WriteDefect(tail, Tail.Ftf, haveDefects, _bearingOrders.Ftf * speed, ballSpin: false);
+        tail[Tail.EnvPeak] = _envReady ? (float)_envPeakHz : 0f;
+        tail[Tail.Velocity] = _lowReady ? (float)_velocityRms : 0f;
+        tail[Tail.Iso] = _lowReady ? (float)(int)IsoZones.Classify(_velocityRms, Options.MachineGroup, Options.Support) : 0f;
+        tail[Tail.EnvRms] = _envReady ? (float)_envRms : 0f;
     }
 
     /// <summary>Forgets history (after a gap).</summary>
@@ -516,14 +516,15 @@ public sealed class FeatureExtractor
         return SpectralPeaks.Match(_lowAmplitude, LowBinHz, frequencyHz, OrderTolerance, WindowFunction.Hann).Amplitude;
     }
 
-    /// <summary>
+    /// <summary>Writes env_X at <paramref name="index"/> and env_X_hz right after it (schema order).</summary>
+    /// <remarks>
     /// env_X = amplitude of the strongest envelope line within ±DefectTolerance of the defect frequency
     /// (slip), env_X_hz = its interpolated frequency. Harmonics are deliberately not summed in: for
     /// common geometries they collide with other defects' lines (9-ball 6205: 3×BPFO ≈ 2×BPFI within
     /// 0.7 %), which would make an inner-race fault raise env_bpfo. Ball faults: a damaged ball strikes
     /// both races once per spin, so the line at 2×BSF is searched too and the stronger of the two is
     /// reported (env_bsf_hz tells which).
-    /// </summary>
+    /// </remarks>
     private void WriteDefect(Span<float> tail, int index, bool enabled, double frequencyHz, bool ballSpin)
     {
         if (!enabled || !(frequencyHz >= MinAnalysisHz) || frequencyHz > _envelope.PassBandHz)
@@ -600,5 +601,32 @@ public sealed class FeatureExtractor
         }
 
         return table;
+    }
+
+    /// <summary>Positions of the tail features, looked up once from <see cref="FeatureSchema.TailNames"/>.</summary>
+    private static class Tail
+    {
+        public static readonly int Shaft = Find("shaft_hz");
+        public static readonly int[] Orders = [Find("order_0_5x"), Find("order_1x"), Find("order_2x"), Find("order_3x")];
+        public static readonly int Bpfo = Find("env_bpfo");
+        public static readonly int Bpfi = Find("env_bpfi");
+        public static readonly int Bsf = Find("env_bsf");
+        public static readonly int Ftf = Find("env_ftf");
+        public static readonly int EnvPeak = Find("env_peak_hz");
+        public static readonly int Velocity = Find("velocity_rms_mm_s");
+        public static readonly int Iso = Find("iso_zone");
+        public static readonly int EnvRms = Find("env_rms");
+
+        private static int Find(string name)
+        {
+            var i = Array.IndexOf(FeatureSchema.TailNames, name);
+            if (i < 0 || (name.StartsWith("env_", StringComparison.Ordinal) && !name.EndsWith("_hz", StringComparison.Ordinal) && name != "env_rms"
+                && Array.IndexOf(FeatureSchema.TailNames, name + "_hz") != i + 1))
+            {
+                throw new InvalidOperationException($"Feature schema lost '{name}' (or its _hz companion right after it).");
+            }
+
+            return i;
+        }
     }
 }
