@@ -36,7 +36,7 @@ set +e
 dotnet test FactoryEdge.sln -c Release --no-build --nologo \
   --filter "$filter" \
   --blame-hang-timeout 10m \
-  --logger "console;verbosity=normal" --logger "trx" --results-directory "$results" 2>&1 | tee "$results/out.txt" \
+  --logger "trx" --results-directory "$results" 2>&1 | tee "$results/out.txt" \
   | grep -E "^\s*(Passed!|Failed!|Failed |Skipped )|error"
 status=${PIPESTATUS[0]}
 set -e

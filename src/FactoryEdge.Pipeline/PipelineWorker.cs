@@ -23,6 +23,7 @@ internal sealed partial class PipelineWorker : IWakeable
     private long _droppedWindows;
     private long _poolGrowth;
     private long _failedWindows;
+    private long _allocatedBytes;
     private WindowItem? _spare;
 
     public PipelineWorker(int index, int queueCapacity, bool lossless, Func<WindowItem> factory, IWakeable downstream, ILogger logger)
@@ -43,6 +44,12 @@ internal sealed partial class PipelineWorker : IWakeable
 
     /// <summary>Windows dropped because the scoring stage was too far behind.</summary>
     public long DroppedWindows => Interlocked.Read(ref _droppedWindows);
+
+    /// <summary>Bytes allocated by this worker thread while processing (feature extraction included).</summary>
+    public long AllocatedBytes => Volatile.Read(ref _allocatedBytes);
+
+    /// <summary>Bytes allocated inside feature extraction (MathNet's FFT) on this worker thread.</summary>
+    public long ExtractorAllocatedBytes { get; set; }
 
     /// <summary>Windows whose processing threw (logged; the channel restarts assembly).</summary>
     public long FailedWindows => Interlocked.Read(ref _failedWindows);
@@ -133,6 +140,7 @@ internal sealed partial class PipelineWorker : IWakeable
                 _wake.Wait(50);
                 _wake.Reset();
                 var stopping = _stopping;
+                var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 foreach (var channel in _channels)
                 {
                     try
@@ -154,6 +162,7 @@ internal sealed partial class PipelineWorker : IWakeable
                     }
                 }
 
+                Volatile.Write(ref _allocatedBytes, _allocatedBytes + (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore));
                 if (stopping)
                 {
                     return;

@@ -37,6 +37,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
     private long _scored;
     private long _lastScoringLoopTicks;
     private long _alertsRaised;
+    private long _scoringAllocatedBytes;
 
     public SignalPipeline(
         PipelineOptions options,
@@ -251,16 +252,20 @@ public sealed partial class SignalPipeline : IAsyncDisposable
             }
         }
 
-        long droppedWindows = 0, failedWindows = 0, poolGrowth = 0;
+        long droppedWindows = 0, failedWindows = 0, poolGrowth = 0, workerBytes = 0, extractorBytes = 0;
         foreach (var w in _workers)
         {
             droppedWindows += w.DroppedWindows;
             failedWindows += w.FailedWindows;
             poolGrowth += w.PoolGrowth;
+            workerBytes += w.AllocatedBytes;
+            extractorBytes += w.ExtractorAllocatedBytes;
         }
 
+        var allocation = new AllocationStatistics(extractorBytes, workerBytes - extractorBytes + Volatile.Read(ref _scoringAllocatedBytes));
+
         var sinks = _notifiers.Select(Stats).Concat(_telemetry.Select(Stats)).Concat(_training.Select(Stats)).ToArray();
-        return new PipelineStatistics(WindowsProcessed, Interlocked.Read(ref _scored), AlertsRaised, droppedWindows, failedWindows, poolGrowth, channels, sinks);
+        return new PipelineStatistics(WindowsProcessed, Interlocked.Read(ref _scored), AlertsRaised, droppedWindows, failedWindows, poolGrowth, channels, sinks, allocation);
 
         static SinkStatistics Stats<T>(BoundedDispatcher<T> d)
             where T : class => new(d.Name, d.Posted, d.Handled, d.Dropped, d.Failed, d.Depth, d.Capacity);
@@ -284,9 +289,12 @@ public sealed partial class SignalPipeline : IAsyncDisposable
                 _wake.Wait(50);
                 _wake.Reset();
                 var stopping = _stopping; // read before draining: everything written before Stop is seen
+                var allocatedBefore = GC.GetAllocatedBytesForCurrentThread();
                 while (ScoreTick())
                 {
                 }
+
+                Volatile.Write(ref _scoringAllocatedBytes, _scoringAllocatedBytes + (GC.GetAllocatedBytesForCurrentThread() - allocatedBefore));
 
                 if (stopping)
                 {
@@ -449,4 +457,11 @@ public sealed record SinkStatistics(string Name, long Posted, long Handled, long
 /// <summary>Counters of the whole pipeline.</summary>
 public sealed record PipelineStatistics(
     long Windows, long Scored, long AlertsRaised, long DroppedWindows, long FailedWindows, long PoolGrowth,
-    IReadOnlyList<ChannelStatistics> Channels, IReadOnlyList<SinkStatistics> Sinks);
+    IReadOnlyList<ChannelStatistics> Channels, IReadOnlyList<SinkStatistics> Sinks, AllocationStatistics Allocation);
+
+/// <summary>
+/// Bytes allocated on the pipeline's own threads since start: inside feature extraction (MathNet's
+/// FFT allocates per call) and everywhere else (rings, assembly, health, scoring, alert rules,
+/// fan-out), which must stay at zero per window in steady state apart from pool warm-up and alerts.
+/// </summary>
+public sealed record AllocationStatistics(long ExtractorBytes, long PipelineBytes);

@@ -170,6 +170,7 @@ public sealed class FeatureExtractor
         EnvelopeBinHz = _envelope.OutputRateHz / envLength;
 
         _updateSamples = (long)Math.Round(options.LongSpectrumUpdateSeconds * fs);
+        _samplesSinceUpdate = PhaseOffset();
     }
 
     public FeatureExtractorOptions Options { get; }
@@ -275,10 +276,16 @@ public sealed class FeatureExtractor
     }
 
     /// <summary>Forgets history (after a gap).</summary>
+    /// <summary>
+    /// Where in the update period this channel starts (<see cref="FeatureExtractorOptions.LongSpectrumPhase"/>),
+    /// so that many channels started together do not all recompute their long spectra in the same tick.
+    /// </summary>
+    private long PhaseOffset() => (long)(Math.Clamp(Options.LongSpectrumPhase, 0, 0.999) * _updateSamples);
+
     public void Reset()
     {
         _primed = false;
-        _samplesSinceUpdate = 0;
+        _samplesSinceUpdate = PhaseOffset();
         _lowReady = false;
         _envReady = false;
         _trackedSpeedHz = 0;

@@ -63,6 +63,12 @@ public sealed record FeatureExtractorOptions
     /// </summary>
     public double LongSpectrumUpdateSeconds { get; init; } = 0.25;
 
+    /// <summary>
+    /// Phase (0–1) of this channel's long-spectrum updates within <see cref="LongSpectrumUpdateSeconds"/>;
+    /// the pipeline spreads its channels over the period so their updates do not coincide.
+    /// </summary>
+    public double LongSpectrumPhase { get; init; }
+
     public IsoMachineGroup MachineGroup { get; init; } = IsoMachineGroup.Group2;
 
     public IsoSupport Support { get; init; } = IsoSupport.Rigid;

@@ -28,7 +28,7 @@ public sealed class SourceTests
         Assert.Equal(-12.3f, writers[1].Blocks[0].Samples[0], 4);
         Assert.Equal(1500f, writers[2].Blocks[0].Samples[0]);
         Assert.Equal(1f, writers[3].Blocks[0].Samples[0]);
-        Assert.All(writers.SelectMany(w => w.Blocks), b => Assert.Equal(ClockQuality.Unsynchronized, b.Clock));
+        Assert.All(writers.SelectMany(w => w.Blocks), b => Assert.Equal(HostClock.ReceiptClockQuality(TimeProvider.System), b.Clock));
         Assert.All(writers.SelectMany(w => w.Blocks), b => Assert.Equal(SampleQuality.Good, b.Quality));
         var indices = writers[0].Blocks.Select(b => b.FirstSampleIndex).ToArray();
         Assert.True(indices.Zip(indices.Skip(1)).All(p => p.Second > p.First), "indices increase");
@@ -126,7 +126,7 @@ public sealed class SourceTests
         Assert.Equal(600, blocks[1].FirstSampleIndex);
         Assert.Empty(writer.GapsBefore);
         Assert.Equal(1, statistics.RepeatedBlocks);
-        Assert.Equal(ClockQuality.Unsynchronized, blocks[0].Clock);
+        Assert.Equal(HostClock.ReceiptClockQuality(TimeProvider.System), blocks[0].Clock);
     }
 
     [Fact]

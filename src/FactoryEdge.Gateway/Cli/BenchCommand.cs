@@ -87,6 +87,7 @@ public static class BenchCommand
 
         var process = Process.GetCurrentProcess();
         long windowsAtStart = 0, allocatedAtStart = 0, publishedAtStart = 0;
+        var allocationAtStart = new AllocationStatistics(0, 0);
         TimeSpan cpuAtStart = default;
         var wall = Stopwatch.StartNew();
         var measuring = false;
@@ -109,6 +110,7 @@ public static class BenchCommand
                 pipeline.FeatureLatency.Reset();
                 windowsAtStart = pipeline.WindowsProcessed;
                 allocatedAtStart = GC.GetTotalAllocatedBytes(precise: false);
+                allocationAtStart = pipeline.GetStatistics().Allocation;
                 publishedAtStart = published;
                 process.Refresh();
                 cpuAtStart = process.TotalProcessorTime;
@@ -159,7 +161,9 @@ public static class BenchCommand
         stdout.WriteLine(string.Create(inv, $"latency window complete → alert stage done: p50 {c2d.Percentile(0.5):0} µs, p99 {c2d.Percentile(0.99):0} µs, max {c2d.MaxMicroseconds:0} µs"));
         stdout.WriteLine(string.Create(inv, $"latency last sample received → alert stage done: p50 {r2d.Percentile(0.5):0} µs, p99 {r2d.Percentile(0.99):0} µs, max {r2d.MaxMicroseconds:0} µs"));
         stdout.WriteLine(string.Create(inv, $"feature extraction per window (complete → features done, incl. queueing): p50 {feat.Percentile(0.5):0} µs, p99 {feat.Percentile(0.99):0} µs"));
-        stdout.WriteLine(string.Create(inv, $"CPU {cpu.TotalSeconds / measured.TotalSeconds * 100:0}% of one core ({cpu.TotalSeconds / measured.TotalSeconds / Environment.ProcessorCount * 100:0}% of the machine), peak working set {process.PeakWorkingSet64 / (1024.0 * 1024):0} MiB, allocated {allocated / Math.Max(1.0, windows):0} B per window (MathNet FFT included), GC gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
+        var perWindow = Math.Max(1.0, windows);
+        stdout.WriteLine(string.Create(inv, $"CPU {cpu.TotalSeconds / measured.TotalSeconds * 100:0}% of one core ({cpu.TotalSeconds / measured.TotalSeconds / Environment.ProcessorCount * 100:0}% of the machine), peak working set {process.PeakWorkingSet64 / (1024.0 * 1024):0} MiB, GC gen0/1/2 {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}"));
+        stdout.WriteLine(string.Create(inv, $"allocated per window: pipeline threads outside feature extraction {Math.Max(0, stats.Allocation.PipelineBytes - allocationAtStart.PipelineBytes) / perWindow:0.00} B, inside feature extraction (MathNet FFT) {(stats.Allocation.ExtractorBytes - allocationAtStart.ExtractorBytes) / perWindow:0} B, whole process {allocated / perWindow:0} B"));
         stdout.WriteLine(string.Create(inv, $"drops: ring blocks {stats.Channels.Sum(c => c.DroppedBlocks)}, windows {stats.DroppedWindows}, sinks {stats.Sinks.Sum(s => s.Dropped)}; gaps {stats.Channels.Sum(c => c.Gaps)}; alerts {notifier.Count}; publisher max lateness {lateTicks * 1000.0 / Stopwatch.Frequency:0.0} ms"));
         return ExitCodes.Ok;
     }

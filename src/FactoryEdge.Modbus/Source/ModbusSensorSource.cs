@@ -10,7 +10,8 @@ namespace FactoryEdge.Modbus;
 /// The Modbus sensor source: polls the configured devices at their rates and feeds (a) scalar
 /// channels, one sample per poll, and (b) waveform blocks read in snapshot mode with torn-read
 /// rejection and missed/repeated block detection. Modbus carries no timestamps: every sample is
-/// stamped at receipt with the host clock (<see cref="ClockQuality.Unsynchronized"/>).
+/// stamped at receipt with the host clock, marked <see cref="ClockQuality.Unsynchronized"/> unless the
+/// host clock is known to be synchronised (<see cref="HostClock.ReceiptClockQuality"/>).
 /// </summary>
 /// <remarks>
 /// Sample indices: a scalar channel's index is its poll slot number, so a failed or skipped poll
@@ -291,6 +292,7 @@ internal sealed class ScalarPoller
     private void Publish(long slot)
     {
         var receivedTicks = _timeProvider.GetUtcNow().UtcTicks;
+        var clock = HostClock.ReceiptClockQuality(_timeProvider);
         var failed = false;
         for (var i = 0; i < _states.Length; i++)
         {
@@ -331,7 +333,7 @@ internal sealed class ScalarPoller
                 _statistics.OnBadSample();
             }
 
-            if (writer.TryWrite(new SampleBlock(_sample, slot, receivedTicks, quality, ClockQuality.Unsynchronized)))
+            if (writer.TryWrite(new SampleBlock(_sample, slot, receivedTicks, quality, clock)))
             {
                 _statistics.OnSamples(1);
             }
@@ -630,7 +632,7 @@ internal sealed class WaveformPoller
             _statistics.OnBadSample();
         }
 
-        if (_writer.TryWrite(new SampleBlock(_samples, unwrapped * n, receivedTicks - durationTicks, quality, ClockQuality.Unsynchronized)))
+        if (_writer.TryWrite(new SampleBlock(_samples, unwrapped * n, receivedTicks - durationTicks, quality, HostClock.ReceiptClockQuality(_timeProvider))))
         {
             _statistics.OnSamples(n);
         }

@@ -17,7 +17,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Read_KnownPatterns_AllFourTables()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         var holding = await client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 0, 100);
         var input = await client.ReadRegistersAsync(ModbusTable.InputRegisters, 1, 0, 100);
         var coils = new bool[64];
@@ -33,7 +33,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Read_FloatsInEveryWordOrder_Decoded()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         var registers = await client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 200, 24);
         foreach (var order in PeerMap.Orders)
         {
@@ -48,7 +48,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Writes_ThenReadBack()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         await client.WriteMultipleRegistersAsync(1, 500, new ushort[] { 11, 22, 33 });
         await client.WriteSingleRegisterAsync(1, 503, 44);
         await client.WriteSingleCoilAsync(1, 40, true);
@@ -63,7 +63,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Read_IllegalAddress_Exception02()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         var ex = await Assert.ThrowsAsync<ModbusExceptionResponseException>(() => client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 305, 10));
         Assert.Equal(ModbusExceptionCode.IllegalDataAddress, ex.Code);
         var beyond = await Assert.ThrowsAsync<ModbusExceptionResponseException>(() => client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 9990, 20));
@@ -73,7 +73,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Source_CoalescedReadOverHole_FallsBackToSplitReads()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var options = new ModbusOptions
         {
             Devices =
@@ -111,7 +111,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Pipelining_ManyRequestsInFlight_AllMatched()
     {
-        await using var client = new ModbusClient(Options(maxInFlight: 16));
+        await using var client = new ModbusClient(await OptionsAsync(maxInFlight: 16));
         var reads = Enumerable.Range(0, 400).Select(async i =>
         {
             var address = i % 90;
@@ -127,7 +127,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task SlowRegister_TimeoutThenLateReplyDiscarded_ConnectionKept()
     {
-        await using var client = new ModbusClient(Options(timeoutMs: 100));
+        await using var client = new ModbusClient(await OptionsAsync(timeoutMs: 100));
         var ex = await Assert.ThrowsAsync<ModbusTimeoutException>(() => client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 9000, 1));
         Assert.Contains("no reply within 100 ms", ex.Message, StringComparison.Ordinal);
 
@@ -142,7 +142,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Waveform_BlocksWrittenByLibmodbus_TornReadsRejectedAcceptedBlocksConsistent()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var options = new ModbusOptions
         {
             Devices =
@@ -176,7 +176,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
                 Assert.Equal(PeerMap.WaveSample(sequence, k), samples[k]);
             }
 
-            Assert.Equal(FactoryEdge.Core.ClockQuality.Unsynchronized, clock);
+            Assert.Equal(FactoryEdge.Core.HostClock.ReceiptClockQuality(TimeProvider.System), clock);
         }
 
         var indices = writer.Blocks.Select(b => b.Index).ToArray();
@@ -186,7 +186,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task ServerRestart_MidPolling_ClientResumesByItselfAndGapFlagged()
     {
-        var (process, port) = LibmodbusServerFixture.Start();
+        var (process, port) = await LibmodbusServerFixture.StartAsync();
         using var peer = process;
         var options = new ModbusOptions
         {
@@ -218,7 +218,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
         var wavesBefore = writers[1].Count;
         var restarted = new PeerProcess(ModbusPeers.LibmodbusServerPath, "--port", port.ToString(CultureInfo.InvariantCulture), "--wave-base", "5000", "--wave-count", "256", "--wave-period-ms", "40");
         using var restartedScope = restarted;
-        restarted.Start(TimeSpan.FromSeconds(10));
+        await restarted.StartAsync(TimeSpan.FromSeconds(10));
         await PeerMap.WaitUntil(() => writers[0].Count >= before + 3 && writers[1].Count >= wavesBefore + 1, TimeSpan.FromSeconds(20), "polling after the restart");
         await cts.CancelAsync();
         await run;
@@ -234,7 +234,7 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
     [PeerFact(ModbusPeers.Libmodbus)]
     public async Task Probe_Float32EachOrder_MatchesLibmodbus()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         foreach (var order in PeerMap.Orders)
         {
             var address = PeerMap.PiAddress(order).ToString(CultureInfo.InvariantCulture);
@@ -244,10 +244,10 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
         }
     }
 
-    private ModbusClientOptions Options(int maxInFlight = 4, int timeoutMs = 2000) => new()
+    private async Task<ModbusClientOptions> OptionsAsync(int maxInFlight = 4, int timeoutMs = 2000) => new()
     {
         Host = "127.0.0.1",
-        Port = _server.EnsureStarted(),
+        Port = await _server.EnsureStartedAsync(),
         MaxInFlight = maxInFlight,
         RequestTimeout = TimeSpan.FromMilliseconds(timeoutMs),
     };

@@ -33,42 +33,42 @@ public sealed partial class MbpollTests : IAsyncLifetime
     public async Task DisposeAsync() => await _server!.DisposeAsync();
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_ReadsHoldingRegisters_ZeroBased()
+    public async Task Mbpoll_ReadsHoldingRegisters_ZeroBased()
     {
-        var values = Poll("-t", "4", "-0", "-r", "0", "-c", "5");
+        var values = await PollAsync("-t", "4", "-0", "-r", "0", "-c", "5");
         Assert.Equal(["100", "101", "102", "103", "104"], values.Select(v => v.Value));
         Assert.Equal([0, 1, 2, 3, 4], values.Select(v => v.Reference));
     }
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_ReadsInputRegisters_OneBasedReferences()
+    public async Task Mbpoll_ReadsInputRegisters_OneBasedReferences()
     {
-        var values = Poll("-t", "3", "-r", "1", "-c", "3");
+        var values = await PollAsync("-t", "3", "-r", "1", "-c", "3");
         Assert.Equal(["200", "201", "202"], values.Select(v => v.Value));
     }
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_ReadsFloats_BigEndianAndWordSwapped()
+    public async Task Mbpoll_ReadsFloats_BigEndianAndWordSwapped()
     {
-        Assert.Equal("3.14159", Poll("-t", "4:float", "-B", "-0", "-r", "50", "-c", "1").Single().Value);
+        Assert.Equal("3.14159", (await PollAsync("-t", "4:float", "-B", "-0", "-r", "50", "-c", "1")).Single().Value);
 
         // mbpoll's default word order for 32-bit values is low word first (CDAB).
-        Assert.Equal("-1234.5", Poll("-t", "4:float", "-0", "-r", "52", "-c", "1").Single().Value);
-        Assert.Equal("-123456789", Poll("-t", "4:int", "-B", "-0", "-r", "60", "-c", "1").Single().Value);
+        Assert.Equal("-1234.5", (await PollAsync("-t", "4:float", "-0", "-r", "52", "-c", "1")).Single().Value);
+        Assert.Equal("-123456789", (await PollAsync("-t", "4:int", "-B", "-0", "-r", "60", "-c", "1")).Single().Value);
     }
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_ReadsCoils()
+    public async Task Mbpoll_ReadsCoils()
     {
-        Assert.Equal(["1", "0", "1", "1"], Poll("-t", "0", "-0", "-r", "0", "-c", "4").Select(v => v.Value));
+        Assert.Equal(["1", "0", "1", "1"], (await PollAsync("-t", "0", "-0", "-r", "0", "-c", "4")).Select(v => v.Value));
     }
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_WritesRegistersFloatsAndCoils_BankUpdated()
+    public async Task Mbpoll_WritesRegistersFloatsAndCoils_BankUpdated()
     {
-        Run("-t", "4", "-0", "-r", "30", "1111", "2222", "3333");
-        Run("-t", "4:float", "-B", "-0", "-r", "40", "6.5");
-        Run("-t", "0", "-0", "-r", "10", "1");
+        await RunAsync("-t", "4", "-0", "-r", "30", "1111", "2222", "3333");
+        await RunAsync("-t", "4:float", "-B", "-0", "-r", "40", "6.5");
+        await RunAsync("-t", "0", "-0", "-r", "10", "1");
         var registers = new ushort[3];
         _bank.GetRegisters(ModbusTable.HoldingRegisters, 30, registers);
         var floatRegisters = new ushort[2];
@@ -81,10 +81,10 @@ public sealed partial class MbpollTests : IAsyncLifetime
     }
 
     [PeerFact(ModbusPeers.Mbpoll)]
-    public void Mbpoll_IllegalAddress_ReportsException()
+    public async Task Mbpoll_IllegalAddress_ReportsException()
     {
         _bank.SetHole(ModbusTable.HoldingRegisters, 1000, 5);
-        var (code, output, error) = ModbusPeers.Run("mbpoll", ["-m", "tcp", "-p", Port.ToString(CultureInfo.InvariantCulture), "-0", "-r", "1000", "-c", "2", "-1", "127.0.0.1"], TimeSpan.FromSeconds(20));
+        var (code, output, error) = await ModbusPeers.RunAsync("mbpoll", ["-m", "tcp", "-p", Port.ToString(CultureInfo.InvariantCulture), "-0", "-r", "1000", "-c", "2", "-1", "127.0.0.1"], TimeSpan.FromSeconds(20));
         Assert.Contains("Illegal data address", output + error, StringComparison.Ordinal);
         _ = code;
     }
@@ -111,7 +111,7 @@ public sealed partial class MbpollTests : IAsyncLifetime
             await using var stream = new FileStream(serverEnd, FileMode.Open, FileAccess.ReadWrite, FileShare.ReadWrite, 1, FileOptions.Asynchronous);
             var serve = _server!.ServeRtuAsync(stream, cts.Token);
 
-            var (code, output, error) = ModbusPeers.Run("mbpoll", ["-m", "rtu", "-b", "19200", "-P", "none", "-a", "7", "-0", "-r", "0", "-c", "3", "-1", clientEnd], TimeSpan.FromSeconds(20));
+            var (code, output, error) = await ModbusPeers.RunAsync("mbpoll", ["-m", "rtu", "-b", "19200", "-P", "none", "-a", "7", "-0", "-r", "0", "-c", "3", "-1", clientEnd], TimeSpan.FromSeconds(20));
             Assert.True(code == 0, output + error);
             Assert.Equal(["100", "101", "102"], ParseValues(output).Select(v => v.Value));
 
@@ -138,22 +138,22 @@ public sealed partial class MbpollTests : IAsyncLifetime
         }
     }
 
-    private List<(int Reference, string Value)> Poll(params string[] args)
+    private async Task<List<(int Reference, string Value)>> PollAsync(params string[] args)
     {
-        var output = Run(args);
+        var output = await RunAsync(args);
         var values = ParseValues(output);
         Assert.NotEmpty(values);
         return values;
     }
 
-    private string Run(params string[] args)
+    private async Task<string> RunAsync(params string[] args)
     {
         string[] all = ["-m", "tcp", "-p", Port.ToString(CultureInfo.InvariantCulture), "-1", .. args];
 
         // Write values go after the host.
         var split = Array.FindIndex(all, a => a.Length > 0 && char.IsDigit(a[0]) && !IsOptionValue(all, a));
         string[] arguments = split < 0 ? [.. all, "127.0.0.1"] : [.. all[..split], "127.0.0.1", .. all[split..]];
-        var (code, output, error) = ModbusPeers.Run("mbpoll", arguments, TimeSpan.FromSeconds(20));
+        var (code, output, error) = await ModbusPeers.RunAsync("mbpoll", arguments, TimeSpan.FromSeconds(20));
         Assert.True(code == 0, $"mbpoll {string.Join(' ', arguments)} exited {code}: {output}{error}");
         return output;
     }

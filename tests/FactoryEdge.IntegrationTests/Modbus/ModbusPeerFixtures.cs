@@ -10,7 +10,7 @@ public sealed class LibmodbusServerFixture : IDisposable
     public int Port { get; private set; }
 
     /// <summary>Starts the server on first use (so a missing peer fails or skips only the tests that need it).</summary>
-    public int EnsureStarted()
+    public async Task<int> EnsureStartedAsync()
     {
         if (_process is not null)
         {
@@ -18,11 +18,11 @@ public sealed class LibmodbusServerFixture : IDisposable
         }
 
         ModbusPeers.Require(ModbusPeers.Libmodbus);
-        (_process, Port) = Start();
+        (_process, Port) = await StartAsync();
         return Port;
     }
 
-    internal static (PeerProcess Process, int Port) Start(params string[] extra)
+    internal static async Task<(PeerProcess Process, int Port)> StartAsync(params string[] extra)
     {
         for (var attempt = 0; ; attempt++)
         {
@@ -31,7 +31,7 @@ public sealed class LibmodbusServerFixture : IDisposable
             var process = new PeerProcess(ModbusPeers.LibmodbusServerPath, args);
             try
             {
-                process.Start(TimeSpan.FromSeconds(10));
+                await process.StartAsync(TimeSpan.FromSeconds(10));
                 return (process, port);
             }
             catch (Exception) when (attempt < 3)
@@ -51,7 +51,7 @@ public sealed class PymodbusServerFixture : IDisposable
 
     public int Port { get; private set; }
 
-    public int EnsureStarted()
+    public async Task<int> EnsureStartedAsync()
     {
         if (_process is not null)
         {
@@ -65,7 +65,7 @@ public sealed class PymodbusServerFixture : IDisposable
             var process = new PeerProcess(ModbusPeers.Python, ModbusPeers.PymodbusScriptPath, port.ToString(CultureInfo.InvariantCulture));
             try
             {
-                process.Start(TimeSpan.FromSeconds(30));
+                await process.StartAsync(TimeSpan.FromSeconds(30));
                 _process = process;
                 Port = port;
                 return port;

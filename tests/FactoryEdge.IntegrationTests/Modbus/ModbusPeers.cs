@@ -96,6 +96,40 @@ internal static class ModbusPeers
         return (process.ExitCode, output.Result, error.Result);
     }
 
+    /// <summary>
+    /// Runs a program to its end without blocking a thread: the tests host servers in this process,
+    /// and a blocked thread-pool thread would starve them (peers then see timeouts).
+    /// </summary>
+    public static async Task<(int ExitCode, string Output, string Error)> RunAsync(string fileName, IEnumerable<string> arguments, TimeSpan timeout)
+    {
+        var info = new ProcessStartInfo(fileName)
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info) ?? throw new InvalidOperationException($"Cannot start {fileName}.");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            await process.WaitForExitAsync(cts.Token);
+        }
+        catch (OperationCanceledException)
+        {
+            process.Kill();
+            throw new TimeoutException(string.Create(CultureInfo.InvariantCulture, $"{fileName} did not finish within {timeout.TotalSeconds} s."));
+        }
+
+        return (process.ExitCode, await output, await error);
+    }
+
     private static bool OnPath(string name) =>
         (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(dir => File.Exists(Path.Combine(dir, name)));
 
@@ -162,8 +196,8 @@ internal sealed class PeerProcess : IDisposable
         }
     }
 
-    /// <summary>Starts the process and waits for its "READY" line.</summary>
-    public void Start(TimeSpan timeout)
+    /// <summary>Starts the process and waits (without blocking a thread) for its "READY" line.</summary>
+    public async Task StartAsync(TimeSpan timeout)
     {
         var info = new ProcessStartInfo(_fileName)
         {
@@ -203,7 +237,11 @@ internal sealed class PeerProcess : IDisposable
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         _process = process;
-        if (!ready.Task.Wait(timeout))
+        try
+        {
+            await ready.Task.WaitAsync(timeout);
+        }
+        catch (TimeoutException)
         {
             Stop();
             throw new TimeoutException($"{_fileName} did not report READY within {timeout.TotalSeconds} s: {Log}");

@@ -17,7 +17,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Read_KnownPatterns_AllFourTables()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         var holding = await client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, 0, 100);
         var input = await client.ReadRegistersAsync(ModbusTable.InputRegisters, 1, 0, 100);
         var coils = new bool[64];
@@ -33,7 +33,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Probe_HoldingRegisters_PrintsPattern()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var (code, output, error) = await PeerMap.Probe($"modbus://127.0.0.1:{port}/1", "--holding", "0:5");
         Assert.True(code == 0, error);
         Assert.Equal(["0 3 0x0003", "1 10 0x000A", "2 17 0x0011", "3 24 0x0018", "4 31 0x001F"], PeerMap.Lines(output));
@@ -42,7 +42,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Probe_Float32EachOrder_DecodesPymodbusValues()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         foreach (var order in PeerMap.Orders)
         {
             var pi = PeerMap.PiAddress(order);
@@ -59,7 +59,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Probe_Float64_DecodesPi()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var (code, output, error) = await PeerMap.Probe($"modbus://127.0.0.1:{port}", "--holding", "220:1", "--type", "float64");
         Assert.True(code == 0, error);
         Assert.Equal(["220 3.141592653589793"], PeerMap.Lines(output));
@@ -68,7 +68,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Probe_IllegalAddress_ClearErrorNonZeroExit()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var (code, output, error) = await PeerMap.Probe($"modbus://127.0.0.1:{port}", "--holding", "305:10");
         Assert.Equal(ModbusProbe.ExitDeviceException, code);
         Assert.Equal("", output);
@@ -78,7 +78,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Source_CoalescedReadOverHole_FallsBackToSplitReads()
     {
-        var port = _server.EnsureStarted();
+        var port = await _server.EnsureStartedAsync();
         var options = new ModbusOptions
         {
             Devices =
@@ -114,7 +114,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Pipelining_SeveralInFlight_AllMatched()
     {
-        await using var client = new ModbusClient(Options(maxInFlight: 4));
+        await using var client = new ModbusClient(await OptionsAsync(maxInFlight: 4));
         var reads = Enumerable.Range(0, 40).Select(async i =>
         {
             var values = await client.ReadRegistersAsync(ModbusTable.HoldingRegisters, 1, (ushort)i, 5);
@@ -129,7 +129,7 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
     [PeerFact(ModbusPeers.Pymodbus)]
     public async Task Writes_ThenReadBack()
     {
-        await using var client = new ModbusClient(Options());
+        await using var client = new ModbusClient(await OptionsAsync());
         try
         {
             await client.WriteMultipleRegistersAsync(1, 90, new ushort[] { 901, 902 });
@@ -144,10 +144,10 @@ public sealed class PymodbusInteropTests : IClassFixture<PymodbusServerFixture>
         }
     }
 
-    private ModbusClientOptions Options(int maxInFlight = 1) => new()
+    private async Task<ModbusClientOptions> OptionsAsync(int maxInFlight = 1) => new()
     {
         Host = "127.0.0.1",
-        Port = _server.EnsureStarted(),
+        Port = await _server.EnsureStartedAsync(),
         MaxInFlight = maxInFlight,
         RequestTimeout = TimeSpan.FromSeconds(3),
     };
