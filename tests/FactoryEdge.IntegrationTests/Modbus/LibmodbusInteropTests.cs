@@ -155,7 +155,9 @@ public sealed class LibmodbusInteropTests : IClassFixture<LibmodbusServerFixture
                     MaxInFlight = 8,
                     Waveforms =
                     [
-                        new ModbusWaveformOptions { Channel = "p/l/m/w/x", Table = "Input", Address = 5000, SampleCount = 256, SampleRateHz = 25600, PollIntervalMs = 10, Contiguous = true, TornRetries = 1 },
+                        // The server starts a block every 40 ms and spends about 16 ms writing it; polling every
+                        // 33 ms meets it at every phase, so some reads find an update in progress.
+                        new ModbusWaveformOptions { Channel = "p/l/m/w/x", Table = "Input", Address = 5000, SampleCount = 256, SampleRateHz = 25600, PollIntervalMs = 33, Contiguous = true, TornRetries = 1 },
                     ],
                 },
             ],

@@ -1,7 +1,7 @@
-namespace FactoryEdge.Recordings;
+namespace FactoryEdge.Core;
 
 /// <summary>Converts running sample indices to time without losing precision on long runs.</summary>
-internal static class SampleClock
+public static class SampleClock
 {
     /// <summary>Ticks (100 ns) from sample 0 to sample <paramref name="index"/> at <paramref name="sampleRateHz"/>.</summary>
     public static long TicksAt(long index, double sampleRateHz)

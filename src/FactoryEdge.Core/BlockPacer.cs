@@ -1,4 +1,4 @@
-namespace FactoryEdge.Simulation;
+namespace FactoryEdge.Core;
 
 /// <summary>
 /// Releases blocks on a <see cref="TimeProvider"/> clock. One periodic timer, created when the run
@@ -6,7 +6,7 @@ namespace FactoryEdge.Simulation;
 /// due time (measured from the start) is less than half a period away. Due times come from sample
 /// indices, so the schedule never drifts; a late wake-up releases every block that has come due.
 /// </summary>
-internal sealed class BlockPacer : IDisposable
+public sealed class BlockPacer : IDisposable
 {
     private static readonly TimeSpan MinimumPeriod = TimeSpan.FromMilliseconds(1);
     private readonly TimeProvider _timeProvider;
@@ -16,6 +16,7 @@ internal sealed class BlockPacer : IDisposable
 
     public BlockPacer(TimeProvider timeProvider, TimeSpan blockPeriod)
     {
+        ArgumentNullException.ThrowIfNull(timeProvider);
         _timeProvider = timeProvider;
         _startTimestamp = timeProvider.GetTimestamp();
         var period = blockPeriod < MinimumPeriod ? MinimumPeriod : blockPeriod;
