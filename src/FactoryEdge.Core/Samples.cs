@@ -47,12 +47,28 @@ public readonly ref struct SampleBlock
     public ClockQuality Clock { get; }
 }
 
+/// <summary>What a channel delivers.</summary>
+public enum ChannelKind
+{
+    /// <summary>A sampled vibration signal, cut into windows and analysed.</summary>
+    Waveform = 0,
+
+    /// <summary>
+    /// One value per reading (overall RMS, temperature, speed, a state) at the poll rate. Not windowed:
+    /// the pipeline keeps the latest value, and a speed channel (rpm or Hz) is the tachometer of the
+    /// waveform channels of its machine.
+    /// </summary>
+    Scalar = 1,
+}
+
 /// <summary>Static description of a channel: identity, rate, unit and the machine data the features need.</summary>
 public sealed record ChannelDescriptor
 {
     public required ChannelId Id { get; init; }
 
-    /// <summary>Samples per second.</summary>
+    public ChannelKind Kind { get; init; } = ChannelKind.Waveform;
+
+    /// <summary>Samples per second (for a scalar channel: readings per second).</summary>
     public required double SampleRateHz { get; init; }
 
     public SignalUnit Unit { get; init; } = SignalUnit.G;

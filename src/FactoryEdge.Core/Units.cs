@@ -11,6 +11,14 @@ public enum SignalUnit
     MillimetersPerSecond,
     /// <summary>Displacement in µm.</summary>
     Micrometers,
+    /// <summary>Rotational speed in revolutions per minute (scalar speed channels).</summary>
+    Rpm,
+    /// <summary>Frequency or rotational speed in Hz (scalar speed channels).</summary>
+    Hertz,
+    /// <summary>Temperature in °C (scalar channels).</summary>
+    DegreesCelsius,
+    /// <summary>A number without unit (states, counters, ratios).</summary>
+    Dimensionless,
 }
 
 /// <summary>Unit parsing and the explicit conversions between acceleration units.</summary>
@@ -20,7 +28,7 @@ public static class SignalUnits
     public const double StandardGravity = 9.80665;
 
     /// <summary>Names accepted by <see cref="Parse"/>.</summary>
-    public const string AllowedNames = "g, m/s2 (m/s², mps2), mm/s (mm_s), um (µm, micrometer)";
+    public const string AllowedNames = "g, m/s2 (m/s², mps2), mm/s (mm_s), um (µm, micrometer), rpm, Hz, degC (°C), 1 (none)";
 
     public static bool TryParse(string? text, out SignalUnit unit)
     {
@@ -37,6 +45,18 @@ public static class SignalUnits
                 return true;
             case "um" or "µm" or "μm" or "micrometer" or "micrometre" or "microns":
                 unit = SignalUnit.Micrometers;
+                return true;
+            case "rpm" or "r/min" or "1/min":
+                unit = SignalUnit.Rpm;
+                return true;
+            case "hz" or "1/s":
+                unit = SignalUnit.Hertz;
+                return true;
+            case "degc" or "°c" or "c" or "celsius" or "deg c":
+                unit = SignalUnit.DegreesCelsius;
+                return true;
+            case "1" or "none" or "-" or "dimensionless":
+                unit = SignalUnit.Dimensionless;
                 return true;
             default:
                 unit = default;
@@ -55,10 +75,28 @@ public static class SignalUnits
         SignalUnit.MetersPerSecondSquared => "m/s²",
         SignalUnit.MillimetersPerSecond => "mm/s",
         SignalUnit.Micrometers => "µm",
+        SignalUnit.Rpm => "rpm",
+        SignalUnit.Hertz => "Hz",
+        SignalUnit.DegreesCelsius => "°C",
+        SignalUnit.Dimensionless => "1",
         _ => unit.ToString(),
     };
 
     public static bool IsAcceleration(this SignalUnit unit) => unit is SignalUnit.G or SignalUnit.MetersPerSecondSquared;
+
+    /// <summary>True for units a vibration waveform can have (acceleration, velocity, displacement).</summary>
+    public static bool IsVibration(this SignalUnit unit) => unit is SignalUnit.G or SignalUnit.MetersPerSecondSquared or SignalUnit.MillimetersPerSecond or SignalUnit.Micrometers;
+
+    /// <summary>True for speed units (a scalar channel in these can act as the machine's tachometer).</summary>
+    public static bool IsSpeed(this SignalUnit unit) => unit is SignalUnit.Rpm or SignalUnit.Hertz;
+
+    /// <summary>Converts a speed value to Hz (rpm / 60). Throws for non-speed units.</summary>
+    public static double ToHertz(this SignalUnit unit, double value) => unit switch
+    {
+        SignalUnit.Hertz => value,
+        SignalUnit.Rpm => value / 60.0,
+        _ => throw new InvalidOperationException($"Unit {unit.Symbol()} is not a speed."),
+    };
 
     /// <summary>Factor that turns a value in <paramref name="unit"/> into m/s². Throws for non-acceleration units.</summary>
     public static double ToMetersPerSecondSquaredFactor(this SignalUnit unit) => unit switch

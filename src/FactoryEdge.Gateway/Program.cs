@@ -8,6 +8,19 @@ public static class Program
 {
     public static async Task<int> Main(string[] args)
     {
+        ArgumentNullException.ThrowIfNull(args);
+        if (args.Length > 0 && args[0] == "probe")
+        {
+            // The probe parses its own words (URI, tables, types, orders): hand them over as they are.
+            using var cts = new CancellationTokenSource();
+            Console.CancelKeyPress += (_, e) =>
+            {
+                e.Cancel = true;
+                cts.Cancel();
+            };
+            return await RunProbeAsync(args[1..], cts.Token).ConfigureAwait(false);
+        }
+
         var root = BuildCommandLine();
         return await root.Parse(args).InvokeAsync().ConfigureAwait(false);
     }
@@ -26,7 +39,25 @@ public static class Program
         root.Subcommands.Add(BuildAnalyze());
         root.Subcommands.Add(BuildDemo());
         root.Subcommands.Add(BuildBench());
+        var probe = new Command("probe", "Commissioning: read registers from a device and print decoded values.\n" + Modbus.ModbusProbe.Usage)
+        {
+            TreatUnmatchedTokensAsErrors = false,
+        };
+        probe.SetAction((parse, ct) => RunProbeAsync([.. parse.UnmatchedTokens], ct));
+        root.Subcommands.Add(probe);
         return root;
+    }
+
+    internal static async Task<int> RunProbeAsync(IReadOnlyList<string> words, CancellationToken cancellationToken)
+    {
+        if (words.Count == 0 || words[0] is "-h" or "--help" or "-?")
+        {
+            await Console.Out.WriteLineAsync(Modbus.ModbusProbe.Usage).ConfigureAwait(false);
+            return words.Count == 0 ? Cli.ExitCodes.Usage : Cli.ExitCodes.Ok;
+        }
+
+        using var loggerFactory = CliLogging.CreateStderrLoggerFactory();
+        return await new Modbus.ModbusProbe(loggerFactory).RunAsync(words, Console.Out, Console.Error, cancellationToken).ConfigureAwait(false);
     }
 
     private static Command BuildAnalyze()

@@ -11,7 +11,7 @@ namespace Microsoft.Extensions.DependencyInjection;
 public static class ModbusServiceCollectionExtensions
 {
     /// <summary>
-    /// Binds <see cref="ModbusOptions"/> to the <c>Modbus</c> section, validates it at start-up (a bad
+    /// Binds <see cref="ModbusOptions"/> to the <c>FactoryEdge:Modbus</c> section, validates it at start-up (a bad
     /// key stops the host with a message naming it and the allowed values), and registers
     /// <see cref="ModbusSensorSource"/> as an <see cref="ISensorSource"/>.
     /// </summary>

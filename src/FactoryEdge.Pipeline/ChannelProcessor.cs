@@ -10,17 +10,33 @@ namespace FactoryEdge.Pipeline;
 /// </summary>
 internal sealed class ChannelProcessor
 {
+    /// <summary>A tachometer reading older than this is not used (the spectrum tracks speed instead).</summary>
+    private static readonly TimeSpan TachometerMaxAge = TimeSpan.FromSeconds(10);
+
     private readonly WindowAssembler _assembler;
     private readonly FeatureExtractor _extractor;
     private readonly ChannelHealthChecker _health;
     private readonly MachineStateDetector _state;
     private readonly int _rmsIndex;
     private readonly int _speedIndex;
+    private readonly ScalarCell? _tachometer;
     private long _windowNumber;
 
-    public ChannelProcessor(ChannelInput input, PipelineOptions options, IReadOnlyList<FrequencyBand> bands)
+    /// <summary>A processor for a scalar channel: keeps the latest reading in <paramref name="cell"/>.</summary>
+    public ChannelProcessor(ChannelInput input, ScalarCell cell)
     {
         Input = input;
+        Scalar = cell;
+        _assembler = null!;
+        _extractor = null!;
+        _health = null!;
+        _state = null!;
+    }
+
+    public ChannelProcessor(ChannelInput input, PipelineOptions options, IReadOnlyList<FrequencyBand> bands, ScalarCell? tachometer)
+    {
+        Input = input;
+        _tachometer = tachometer;
         var descriptor = input.Descriptor;
         _assembler = new WindowAssembler(options.WindowSize, options.Hop, descriptor.SampleRateHz);
         var extractorOptions = FeatureExtractorOptions.For(descriptor, options.WindowSize, options.Hop) with
@@ -38,7 +54,10 @@ internal sealed class ChannelProcessor
 
     public ChannelInput Input { get; }
 
-    public WindowAssembler Assembler => _assembler;
+    /// <summary>Set for scalar channels: the latest reading (speed channels in Hz).</summary>
+    public ScalarCell? Scalar { get; }
+
+    public WindowAssembler? Assembler => _assembler;
 
     public IReadOnlyList<string> FeatureNames => _extractor.FeatureNames;
 
@@ -48,6 +67,12 @@ internal sealed class ChannelProcessor
     /// <summary>Consumes every block in the ring, emitting windows through <paramref name="worker"/>.</summary>
     public int Drain(PipelineWorker worker)
     {
+        if (Scalar is { } cell)
+        {
+            DrainScalar(cell);
+            return 0;
+        }
+
         var produced = 0;
         var headers = Input.Headers;
         var samples = Input.Samples;
@@ -67,6 +92,24 @@ internal sealed class ChannelProcessor
         }
 
         return produced;
+    }
+
+    private void DrainScalar(ScalarCell cell)
+    {
+        var unit = Input.Descriptor.Unit;
+        while (Input.Headers.TryRead(out var header))
+        {
+            Input.Samples.Peek(header.Count, out var first, out var second);
+            var last = second.IsEmpty ? first[^1] : second[^1];
+            Input.Samples.Advance(header.Count);
+            if (header.Quality == SampleQuality.Bad || !float.IsFinite(last))
+            {
+                continue;
+            }
+
+            var lastTicks = header.SourceTimestampTicks + (long)Math.Round((header.Count - 1) * TimeSpan.TicksPerSecond / Input.Descriptor.SampleRateHz);
+            cell.Set(unit.IsSpeed() ? unit.ToHertz(last) : last, lastTicks);
+        }
     }
 
     private void OnWindow(PipelineWorker worker, ReadOnlySpan<float> window, in WindowInfo info)
@@ -116,7 +159,8 @@ internal sealed class ChannelProcessor
         {
             // Measured apart: MathNet's FFT allocates inside Extract; everything else must not.
             var before = GC.GetAllocatedBytesForCurrentThread();
-            _extractor.Extract(window, result.Features);
+            var tachometerHz = _tachometer?.ValueIfFresh(TachometerMaxAge) ?? double.NaN;
+            _extractor.Extract(window, result.Features, tachometerHz > 0 ? tachometerHz : double.NaN);
             worker.ExtractorAllocatedBytes += GC.GetAllocatedBytesForCurrentThread() - before;
             item.SpeedHz = result.Features[_speedIndex];
             result.MachineState = _state.Update(result.Features[_rmsIndex], item.SpeedHz);

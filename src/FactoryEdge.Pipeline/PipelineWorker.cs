@@ -157,7 +157,7 @@ internal sealed partial class PipelineWorker : IWakeable
                         // A window that breaks the feature code must not stop monitoring: count it,
                         // restart the channel's assembly (the next window is marked as after a gap).
                         Interlocked.Increment(ref _failedWindows);
-                        channel.Assembler.Restart();
+                        channel.Assembler?.Restart();
                         LogChannelFailed(_logger, channel.Input.Descriptor.Id.ToString(), ex);
                     }
                 }

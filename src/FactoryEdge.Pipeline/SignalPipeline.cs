@@ -17,6 +17,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
     private readonly PipelineOptions _options;
     private readonly ChannelDescriptor[] _channels;
     private readonly ChannelInput[] _inputs;
+    private readonly ScalarCell?[] _scalars;
     private readonly PipelineWorker[] _workers;
     private readonly IAnomalyScorer _scorer;
     private readonly AlertEngine _alerts;
@@ -85,7 +86,10 @@ public sealed partial class SignalPipeline : IAsyncDisposable
             _workers[w] = new PipelineWorker(w, perWorkerQueue, options.SinkFullMode == SinkFullMode.Wait, () => new WindowItem(featureCount, windowSize, keepSamples), _scoringWake, _logger);
         }
 
-        _inputs = new ChannelInput[_channels.Length];
+        // Scalar channels keep their latest reading; a speed channel (rpm or Hz) becomes the
+        // tachometer of the waveform channels of its machine.
+        _scalars = new ScalarCell?[_channels.Length];
+        var tachometers = new Dictionary<string, ScalarCell>(StringComparer.Ordinal);
         for (var i = 0; i < _channels.Length; i++)
         {
             var descriptor = _channels[i];
@@ -94,10 +98,37 @@ public sealed partial class SignalPipeline : IAsyncDisposable
                 throw new ArgumentException($"Channel {descriptor.Id}: SampleRateHz must be a positive number (was {descriptor.SampleRateHz}).", nameof(channels));
             }
 
+            if (descriptor.Kind == ChannelKind.Scalar)
+            {
+                var cell = new ScalarCell();
+                _scalars[i] = cell;
+                if (descriptor.Unit.IsSpeed())
+                {
+                    tachometers.TryAdd(descriptor.Id.MachineKey, cell);
+                }
+            }
+            else if (!descriptor.Unit.IsVibration())
+            {
+                throw new ArgumentException($"Channel {descriptor.Id}: a waveform channel must be in a vibration unit (g, m/s², mm/s, µm), not {descriptor.Unit.Symbol()}; declare it as a scalar channel.", nameof(channels));
+            }
+        }
+
+        _inputs = new ChannelInput[_channels.Length];
+        for (var i = 0; i < _channels.Length; i++)
+        {
+            var descriptor = _channels[i];
             var worker = _workers[i % workerCount];
+            if (_scalars[i] is { } cell)
+            {
+                _inputs[i] = new ChannelInput(i, descriptor, 1024, worker);
+                worker.Add(new ChannelProcessor(_inputs[i], cell));
+                continue;
+            }
+
             var capacity = (int)Math.Min(1 << 26, Math.Max(windowSize * 2, descriptor.SampleRateHz * options.RingSeconds));
             _inputs[i] = new ChannelInput(i, descriptor, capacity, worker);
-            worker.Add(new ChannelProcessor(_inputs[i], options, bands));
+            tachometers.TryGetValue(descriptor.Id.MachineKey, out var tachometer);
+            worker.Add(new ChannelProcessor(_inputs[i], options, bands, tachometer));
         }
 
         _batch = new ScoringBatch(Math.Max(16, _channels.Length * 4), featureCount);
@@ -237,6 +268,23 @@ public sealed partial class SignalPipeline : IAsyncDisposable
 
     public async ValueTask DisposeAsync() => await StopAsync().ConfigureAwait(false);
 
+    /// <summary>
+    /// The latest reading of a scalar channel (speed channels in Hz) and its source time; false for a
+    /// waveform channel or before the first reading.
+    /// </summary>
+    public bool TryGetLatestScalar(int channelIndex, out double value, out DateTimeOffset sourceTime)
+    {
+        if (_scalars[channelIndex] is { } cell && cell.TryGet(out value, out var ticks))
+        {
+            sourceTime = new DateTimeOffset(ticks, TimeSpan.Zero);
+            return true;
+        }
+
+        value = double.NaN;
+        sourceTime = default;
+        return false;
+    }
+
     /// <summary>A consistent-enough snapshot of the counters.</summary>
     public PipelineStatistics GetStatistics()
     {
@@ -248,7 +296,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
                 var input = p.Input;
                 channels[input.Index] = new ChannelStatistics(
                     input.Descriptor.Id, p.Windows, input.Blocks, input.DroppedBlocks, input.DroppedSamples,
-                    p.Assembler.Gaps, p.Assembler.MissedSamples, p.Assembler.RepeatedSamples);
+                    p.Assembler?.Gaps ?? 0, p.Assembler?.MissedSamples ?? 0, p.Assembler?.RepeatedSamples ?? 0);
             }
         }
 

@@ -28,7 +28,7 @@ public sealed class RunHostTests
                 {
                   "FactoryEdge": {
                     "Gateway": { "Site": "plant-a", "Line": "l2" },
-                    "Sources": { "Recordings": [ { "Path": "{{csv}}", "Machine": "pump-7", "MachineFile": "{{machine}}", "Speed": 40, "Loop": false } ] }
+                    "Sources": { "Recordings": [ { "Path": "{{csv}}", "Machine": "pump-7", "MachineFile": "{{machine}}", "Speed": 5, "Loop": false } ] }
                   }
                 }
                 """);

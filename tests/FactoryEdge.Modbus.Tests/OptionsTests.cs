@@ -32,22 +32,22 @@ public sealed class OptionsTests
     }
 
     [Theory]
-    [InlineData("Modbus:Devices:0:Points:0:Type", "float16", "Modbus:Devices:0:Points:0:Type: 'float16' is not allowed; allowed: bool, int16")]
-    [InlineData("Modbus:Devices:0:Points:0:Order", "ABDC", "Modbus:Devices:0:Points:0:Order: 'ABDC' is not allowed; allowed: ABCD")]
-    [InlineData("Modbus:Devices:0:Points:0:Table", "Registers", "Modbus:Devices:0:Points:0:Table: 'Registers' is not allowed; allowed: Holding, Input, Coils, Discrete")]
-    [InlineData("Modbus:Devices:0:AddressBase", "2", "Modbus:Devices:0:AddressBase: 2 is not allowed; allowed: 0 or 1")]
-    [InlineData("Modbus:Devices:0:MaxRegistersPerRead", "200", "Modbus:Devices:0:MaxRegistersPerRead: 200 is not allowed; allowed: 4..125")]
-    [InlineData("Modbus:Devices:0:Framing", "udp", "Modbus:Devices:0:Framing: 'udp' is not allowed; allowed: Tcp, RtuOverTcp, RtuSerial")]
-    [InlineData("Modbus:Devices:0:Points:0:Channel", "a/b", "Modbus:Devices:0:Points:0:Channel: Channel id 'a/b' must have the form")]
-    [InlineData("Modbus:Devices:0:UnitId", "300", "Modbus:Devices:0:UnitId: 300 is not allowed; allowed: 0..255")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:Points:0:Type", "float16", "FactoryEdge:Modbus:Devices:0:Points:0:Type: 'float16' is not allowed; allowed: bool, int16")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:Points:0:Order", "ABDC", "FactoryEdge:Modbus:Devices:0:Points:0:Order: 'ABDC' is not allowed; allowed: ABCD")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:Points:0:Table", "Registers", "FactoryEdge:Modbus:Devices:0:Points:0:Table: 'Registers' is not allowed; allowed: Holding, Input, Coils, Discrete")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:AddressBase", "2", "FactoryEdge:Modbus:Devices:0:AddressBase: 2 is not allowed; allowed: 0 or 1")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:MaxRegistersPerRead", "200", "FactoryEdge:Modbus:Devices:0:MaxRegistersPerRead: 200 is not allowed; allowed: 4..125")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:Framing", "udp", "FactoryEdge:Modbus:Devices:0:Framing: 'udp' is not allowed; allowed: Tcp, RtuOverTcp, RtuSerial")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:Points:0:Channel", "a/b", "FactoryEdge:Modbus:Devices:0:Points:0:Channel: Channel id 'a/b' must have the form")]
+    [InlineData("FactoryEdge:Modbus:Devices:0:UnitId", "300", "FactoryEdge:Modbus:Devices:0:UnitId: 300 is not allowed; allowed: 0..255")]
     public void Validation_BadValue_StartupFailsNamingKeyAndAllowedValues(string key, string value, string expected)
     {
         var settings = new Dictionary<string, string?>
         {
-            ["Modbus:Devices:0:Name"] = "d1",
-            ["Modbus:Devices:0:Host"] = "127.0.0.1",
-            ["Modbus:Devices:0:Points:0:Channel"] = "s/l/m/p/x",
-            ["Modbus:Devices:0:Points:0:Address"] = "0",
+            ["FactoryEdge:Modbus:Devices:0:Name"] = "d1",
+            ["FactoryEdge:Modbus:Devices:0:Host"] = "127.0.0.1",
+            ["FactoryEdge:Modbus:Devices:0:Points:0:Channel"] = "s/l/m/p/x",
+            ["FactoryEdge:Modbus:Devices:0:Points:0:Address"] = "0",
             [key] = value,
         };
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(settings).Build();
@@ -65,7 +65,7 @@ public sealed class OptionsTests
             d.Points.Add(SourceTests.Point("s/l/m/p/x", "Holding", 0, "uint16"));
         });
         var errors = ModbusDeviceMap.Build(options, out _, out _);
-        Assert.Contains(errors, e => e.StartsWith("Modbus:Devices:0:Points:0:Address: 0 is not allowed; allowed: 1..65536", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("FactoryEdge:Modbus:Devices:0:Points:0:Address: 0 is not allowed; allowed: 1..65536", StringComparison.Ordinal));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public sealed class OptionsTests
     {
         var options = SourceTests.Options(502, d => d.Waveforms.Add(new ModbusWaveformOptions { Channel = "s/l/m/p/w", Address = 65000, SampleCount = 1024, SampleRateHz = 1000 }));
         var errors = ModbusDeviceMap.Build(options, out _, out _);
-        Assert.Contains(errors, e => e.StartsWith("Modbus:Devices:0:Waveforms:0:Address", StringComparison.Ordinal));
+        Assert.Contains(errors, e => e.StartsWith("FactoryEdge:Modbus:Devices:0:Waveforms:0:Address", StringComparison.Ordinal));
     }
 
     [Fact]

@@ -64,6 +64,7 @@ public static class GatewayHost
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddFactoryEdgePipeline(configuration);
         services.AddFactoryEdgeSources(configuration);
+        services.AddFactoryEdgeModbus(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());
         return services;
     }

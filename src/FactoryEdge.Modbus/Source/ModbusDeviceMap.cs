@@ -232,13 +232,20 @@ public static class ModbusDeviceMap
             errors.Add($"{key}:Min/Max: Min {min.ToString(CultureInfo.InvariantCulture)} is above Max {max.ToString(CultureInfo.InvariantCulture)}");
         }
 
+        var signalUnit = SignalUnit.Dimensionless;
+        if (!string.IsNullOrWhiteSpace(point.Unit) && !SignalUnits.TryParse(point.Unit, out signalUnit))
+        {
+            errors.Add($"{key}:Unit: '{point.Unit}' is not allowed; allowed: {SignalUnits.AllowedNames}");
+        }
+
         if (errors.Count != before || id is null)
         {
             return null;
         }
 
-        var unit = SignalUnits.TryParse(point.Unit, out var signalUnit) ? signalUnit : SignalUnit.G;
-        var descriptor = new ChannelDescriptor { Id = id, SampleRateHz = 1.0 / pollInterval.TotalSeconds, Unit = unit };
+        // Scalars are not windowed: the pipeline keeps the latest value, and a speed point (rpm, Hz)
+        // becomes the tachometer of its machine's waveform channels. No unit = dimensionless.
+        var descriptor = new ChannelDescriptor { Id = id, Kind = ChannelKind.Scalar, SampleRateHz = 1.0 / pollInterval.TotalSeconds, Unit = signalUnit };
         return new ModbusScalarPoint(
             channelIndex,
             descriptor,

@@ -7,7 +7,7 @@ namespace FactoryEdge.Modbus;
 /// </summary>
 public sealed class ModbusOptions
 {
-    public const string SectionName = "Modbus";
+    public const string SectionName = "FactoryEdge:Modbus";
 
     /// <summary>False turns the Modbus source off (it declares no channels).</summary>
     public bool Enabled { get; set; } = true;
