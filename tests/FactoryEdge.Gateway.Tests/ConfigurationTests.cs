@@ -57,6 +57,32 @@ public sealed class ConfigurationTests
     }
 
     [Fact]
+    public async Task Run_MachineWithUnknownBearing_ExitsNonZeroNamingKeyAndCatalogue()
+    {
+        var (code, error) = await Run(WriteConfig("""{ "FactoryEdge": { "Machines": [ { "Machine": "pump-1", "Bearing": "XYZ 9999" } ] } }"""));
+        Assert.Equal(ExitCodes.BadConfig, code);
+        Assert.Contains("FactoryEdge:Machines:0", error, StringComparison.Ordinal);
+        Assert.Contains("SKF 6205-2RS JEM", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MachineCatalog_EntryForMachine_EnrichesOnlyThatMachinesChannels()
+    {
+        var options = Microsoft.Extensions.Options.Options.Create(new MachinesOptions
+        {
+            Machines = [new MachineConfig { Machine = "pump-1", Bearing = "6205", NominalRpm = 1480, Support = Core.IsoSupport.Flexible }],
+        });
+        var catalog = new MachineCatalog(options, Microsoft.Extensions.Options.Options.Create(new GatewayOptions { Site = "s", Line = "l" }));
+        var pump = catalog.Enrich(new Core.ChannelDescriptor { Id = new Core.ChannelId("s", "l", "pump-1", "de", "x"), SampleRateHz = 25600 });
+        var fan = catalog.Enrich(new Core.ChannelDescriptor { Id = new Core.ChannelId("s", "l", "fan-2", "de", "x"), SampleRateHz = 25600 });
+        Assert.Equal("SKF 6205-2RS JEM", pump.Bearing?.Name);
+        Assert.Equal(1480 / 60.0, pump.NominalShaftHz, 9);
+        Assert.Equal(Core.IsoSupport.Flexible, pump.Support);
+        Assert.Null(fan.Bearing);
+        Assert.Equal(0, fan.NominalShaftHz);
+    }
+
+    [Fact]
     public async Task Run_MissingConfigFile_ExitsNonZero()
     {
         var error = new StringWriter();

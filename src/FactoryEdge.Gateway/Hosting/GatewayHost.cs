@@ -63,6 +63,11 @@ public static class GatewayHost
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddFactoryEdgePipeline(configuration);
+        services.AddOptions<MachinesOptions>()
+            .Configure(o => configuration.GetSection(MachinesOptions.SectionName).Bind(o.Machines, b => b.ErrorOnUnknownConfiguration = true))
+            .ValidateOnStart();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<MachinesOptions>, MachinesOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelDescriptorEnricher, MachineCatalog>());
         services.AddFactoryEdgeSources(configuration);
         services.AddFactoryEdgeModbus(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());

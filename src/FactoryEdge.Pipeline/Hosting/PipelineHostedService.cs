@@ -22,6 +22,7 @@ public sealed partial class PipelineHostedService : BackgroundService
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
+    private readonly IChannelDescriptorEnricher[] _enrichers;
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public PipelineHostedService(
@@ -32,8 +33,10 @@ public sealed partial class PipelineHostedService : BackgroundService
         IEnumerable<ITelemetrySink> telemetry,
         IEnumerable<ITrainingWindowSink> training,
         ILoggerFactory loggerFactory,
-        TimeProvider time)
+        TimeProvider time,
+        IEnumerable<IChannelDescriptorEnricher>? enrichers = null)
     {
+        _enrichers = [.. enrichers ?? []];
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(loggerFactory);
         _options = options.Value;
@@ -71,7 +74,13 @@ public sealed partial class PipelineHostedService : BackgroundService
                     throw new InvalidOperationException($"Channel {channel.Id} is declared twice (again by source '{source.Name}'). Channel ids must be unique.");
                 }
 
-                channels.Add(channel);
+                var enriched = channel;
+                foreach (var enricher in _enrichers)
+                {
+                    enriched = enricher.Enrich(enriched);
+                }
+
+                channels.Add(enriched);
             }
         }
 

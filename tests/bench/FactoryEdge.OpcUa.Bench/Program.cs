@@ -1,0 +1,312 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
+using System.Text.Json;
+using FactoryEdge.OpcUa.Client;
+using FactoryEdge.OpcUa.Encoding;
+using FactoryEdge.OpcUa.Protocol;
+using FactoryEdge.OpcUa.SecureChannel;
+
+namespace FactoryEdge.OpcUa.Bench;
+
+/// <summary>
+/// OPC UA benchmarks: (1) decode microbenchmarks in process; (2) notifications/s, values/s, CPU and memory
+/// of our client next to node-opcua's own client, both subscribed at the same time to one node-opcua server
+/// (Float[4096] waveform and 1,000 changing scalars); (3) the time to create 50,000 monitored items.
+/// </summary>
+internal static class Program
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    public static async Task<int> Main(string[] args)
+    {
+        var mode = args.Length > 0 ? args[0] : "all";
+        var seconds = args.Length > 1 ? double.Parse(args[1], Inv) : 20;
+        Console.WriteLine(string.Create(Inv, $"# OPC UA benchmark ({Environment.ProcessorCount} cores, .NET {Environment.Version})"));
+        if (mode is "decode" or "all")
+        {
+            Decode();
+        }
+
+        var peers = FindPeers();
+        if (mode is "throughput" or "items" or "all" && peers is null)
+        {
+            Console.Error.WriteLine("tests/peers/opcua/node_modules is missing: run tests/peers/opcua/install.sh");
+            return 1;
+        }
+
+        if (mode is "throughput" or "all")
+        {
+            await Throughput(peers!, seconds);
+        }
+
+        if (mode is "items" or "all")
+        {
+            await Items(peers!, 50_000);
+        }
+
+        return 0;
+    }
+
+    private static void Decode()
+    {
+        Console.WriteLine();
+        Console.WriteLine("## Decode (in process, one thread)");
+        Console.WriteLine();
+        Console.WriteLine("| message | bytes | µs per message | ns per value | MB/s |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        var time = new DateTime(2024, 1, 1, 0, 0, 0, DateTimeKind.Utc);
+        var waveform = Publish([new MonitoredItemNotification { ClientHandle = 0, Value = new DataValue { Value = new Variant(new float[4096]), SourceTimestamp = time, ServerTimestamp = time } }]);
+        DecodeRow("Publish: 1 × Float[4096]", waveform, 4096, 20_000);
+        var scalars = Publish([.. Enumerable.Range(0, 1000).Select(i => new MonitoredItemNotification { ClientHandle = (uint)i, Value = new DataValue { Value = new Variant((double)i), SourceTimestamp = time, ServerTimestamp = time } })]);
+        DecodeRow("Publish: 1,000 Double items", scalars, 1000, 5_000);
+    }
+
+    private static byte[] Publish(MonitoredItemNotification[] items)
+    {
+        var encoder = new BinaryEncoder();
+        encoder.WriteMessage(new PublishResponse
+        {
+            SubscriptionId = 1,
+            NotificationMessage = new NotificationMessage { SequenceNumber = 1, NotificationData = [new ExtensionObject(new DataChangeNotification { MonitoredItems = items })] },
+        });
+        return encoder.ToArray();
+    }
+
+    private static void DecodeRow(string name, byte[] message, int values, int iterations)
+    {
+        for (var i = 0; i < iterations / 10; i++)
+        {
+            new BinaryDecoder(message).ReadMessage();
+        }
+
+        var watch = Stopwatch.StartNew();
+        for (var i = 0; i < iterations; i++)
+        {
+            new BinaryDecoder(message).ReadMessage();
+        }
+
+        var perMessage = watch.Elapsed.TotalMilliseconds * 1000 / iterations;
+        Console.WriteLine(string.Create(Inv, $"| {name} | {message.Length:N0} | {perMessage:0.0} | {perMessage * 1000 / values:0.0} | {message.Length / perMessage:0} |"));
+    }
+
+    private static async Task Throughput(string peers, double seconds)
+    {
+        const int IntervalMs = 20;
+        const int Scalars = 1000;
+        Console.WriteLine();
+        Console.WriteLine(string.Create(Inv, $"## Subscriptions on loopback: Float[4096] every {IntervalMs} ms and {Scalars:N0} scalars changing every {IntervalMs} ms, publishing every 100 ms, {seconds} s, both clients at once"));
+        Console.WriteLine();
+        using var server = await NodeServer.StartAsync(peers, "--interval", IntervalMs.ToString(Inv), "--scalars", Scalars.ToString(Inv), "--update-scalars", Scalars.ToString(Inv), "--big-length", "16");
+        var handler = new CountingHandler(Scalars + 1);
+        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = server.Url, Channel = new SecureChannelOptions() });
+        var items = new List<MonitoredItemSpec> { new() { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Machine1.Waveform"), SamplingIntervalMs = 0, QueueSize = 4 } };
+        items.AddRange(Enumerable.Range(0, Scalars).Select(i => new MonitoredItemSpec { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Scalar." + i.ToString("D5", Inv)), SamplingIntervalMs = 0, QueueSize = 4 }));
+        connection.AddSubscription(new SubscriptionSettings { PublishingIntervalMs = 100, MaxKeepAliveCount = 10 }, items, handler);
+        using var cts = new CancellationTokenSource();
+        var run = connection.RunAsync(cts.Token);
+        await connection.GetSessionAsync(CancellationToken.None);
+
+        // node-opcua's client waits 1 s after creating its items, then counts for the same time.
+        var node = RunNodeClient(peers, server.Url, seconds, Scalars);
+        await Task.Delay(1500);
+        var process = Process.GetCurrentProcess();
+        var cpu0 = process.TotalProcessorTime;
+        var (n0, v0, w0) = handler.Snapshot();
+        var watch = Stopwatch.StartNew();
+        await Task.Delay(TimeSpan.FromSeconds(seconds));
+        process.Refresh();
+        var cpu = (process.TotalProcessorTime - cpu0).TotalSeconds;
+        var elapsed = watch.Elapsed.TotalSeconds;
+        var (n1, v1, w1) = handler.Snapshot();
+        var rss = process.WorkingSet64;
+        var nodeResult = await node;
+        await cts.CancelAsync();
+        await run;
+
+        var expectedWaveforms = elapsed * 1000 / IntervalMs;
+        Console.WriteLine("| client | notifications/s | values/s | waveforms/s (expected) | CPU s | CPU ns per value | RSS MB |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine(string.Create(Inv, $"| FactoryEdge (.NET) | {(n1 - n0) / elapsed:N0} | {(v1 - v0) / elapsed:N0} | {(w1 - w0) / elapsed:0.0} ({expectedWaveforms / elapsed:0.0}) | {cpu:0.00} | {cpu * 1e9 / Math.Max(1, v1 - v0):0.0} | {rss / 1048576.0:0} |"));
+        if (nodeResult is { } r)
+        {
+            Console.WriteLine(string.Create(Inv, $"| node-opcua client | {r.Notifications / r.Seconds:N0} | {r.Values / r.Seconds:N0} | – | {r.CpuSeconds:0.00} | {r.CpuSeconds * 1e9 / Math.Max(1, r.Values):0.0} | {r.RssBytes / 1048576.0:0} |"));
+            var ratio = cpu / Math.Max(1, v1 - v0) / (r.CpuSeconds / Math.Max(1, r.Values));
+            Console.WriteLine();
+            Console.WriteLine(string.Create(Inv, $"CPU per value, FactoryEdge / node-opcua: {ratio:0.00}×; FactoryEdge lost notification messages: {connection.Subscriptions[0].Lost}, gaps: {connection.Subscriptions[0].Gaps}"));
+        }
+    }
+
+    private static async Task Items(string peers, int count)
+    {
+        Console.WriteLine();
+        Console.WriteLine(string.Create(Inv, $"## Creating {count:N0} monitored items on one session (server MaxMonitoredItemsPerCall 1000)"));
+        Console.WriteLine();
+        using var server = await NodeServer.StartAsync(peers, "--scalars", count.ToString(Inv), "--big-length", "16");
+        var channel = await UaSecureChannel.OpenAsync(server.Url, new NoneChannelSecurity(), new SecureChannelOptions { RequestTimeout = TimeSpan.FromSeconds(60) });
+        await using (channel)
+        {
+            var session = await UaClientSession.CreateAsync(channel, new SessionOptions { RequestTimeout = TimeSpan.FromSeconds(60) });
+            await using (session)
+            {
+                var watch = Stopwatch.StartNew();
+                var subscription = await session.CreateSubscriptionAsync(1000, 600, 10, 0, 0, CancellationToken.None);
+                var requests = Enumerable.Range(0, count).Select(i => new MonitoredItemCreateRequest
+                {
+                    ItemToMonitor = new ReadValueId { NodeId = session.Resolve("nsu=urn:factoryedge:test;s=Scalar." + i.ToString("D5", Inv)), AttributeId = AttributeIds.Value },
+                    MonitoringMode = MonitoringMode.Reporting,
+                    RequestedParameters = new MonitoringParameters { ClientHandle = (uint)i, SamplingInterval = 1000, QueueSize = 1, DiscardOldest = true },
+                }).ToArray();
+                var results = await session.CreateMonitoredItemsAsync(subscription.SubscriptionId, requests, TimestampsToReturn.Both, CancellationToken.None);
+                var ours = watch.Elapsed;
+                var good = results.Count(static r => r.StatusCode.IsGood);
+                var node = await RunNodeClient(peers, server.Url, 0.5, count, waveform: false);
+                Console.WriteLine("| client | items created | time s |");
+                Console.WriteLine("|---|---:|---:|");
+                Console.WriteLine(string.Create(Inv, $"| FactoryEdge (.NET) | {good:N0} | {ours.TotalSeconds:0.00} |"));
+                if (node is { } r)
+                {
+                    Console.WriteLine(string.Create(Inv, $"| node-opcua client | {count:N0} | {r.CreateMs / 1000:0.00} |"));
+                }
+            }
+        }
+    }
+
+    private static async Task<NodeClientResult?> RunNodeClient(string peers, string url, double seconds, int scalars, bool waveform = true)
+    {
+        var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = peers };
+        foreach (var a in (string[])[Path.Combine(peers, "client.js"), "--url", url, "--seconds", seconds.ToString(Inv), "--scalars", scalars.ToString(Inv)])
+        {
+            info.ArgumentList.Add(a);
+        }
+
+        if (waveform)
+        {
+            info.ArgumentList.Add("--waveform");
+        }
+
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEndAsync();
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var line = output.Split('\n').LastOrDefault(static l => l.StartsWith('{'));
+        if (line is null)
+        {
+            Console.Error.WriteLine("node-opcua client failed: " + await error);
+            return null;
+        }
+
+        return JsonSerializer.Deserialize<NodeClientResult>(line, new JsonSerializerOptions { PropertyNameCaseInsensitive = true });
+    }
+
+    private static string? FindPeers()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            var peers = Path.Combine(dir.FullName, "tests", "peers", "opcua");
+            if (Directory.Exists(Path.Combine(peers, "node_modules", "node-opcua")))
+            {
+                return peers;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record NodeClientResult(long Notifications, long Values, double Seconds, double CpuSeconds, long RssBytes, double CreateMs);
+
+    private sealed class CountingHandler(int items) : ISubscriptionHandler
+    {
+        private readonly Lock _lock = new();
+        private long _notifications;
+        private long _values;
+        private long _waveforms;
+
+        public int Items { get; } = items;
+
+        public (long Notifications, long Values, long Waveforms) Snapshot()
+        {
+            lock (_lock)
+            {
+                return (_notifications, _values, _waveforms);
+            }
+        }
+
+        public void OnDataChange(int itemIndex, DataValue value)
+        {
+            lock (_lock)
+            {
+                _notifications++;
+                if (value.Value.IsArray)
+                {
+                    _values += value.Value.ArrayLength;
+                    _waveforms++;
+                }
+                else
+                {
+                    _values++;
+                }
+            }
+        }
+
+        public void OnGap(string reason)
+        {
+        }
+
+        public void OnItemError(int itemIndex, StatusCode status, string message) => Console.Error.WriteLine(message);
+    }
+
+    private sealed class NodeServer : IDisposable
+    {
+        private readonly Process _process;
+
+        private NodeServer(Process process, int port)
+        {
+            _process = process;
+            Url = "opc.tcp://127.0.0.1:" + port.ToString(Inv);
+        }
+
+        public string Url { get; }
+
+        public static async Task<NodeServer> StartAsync(string peers, params string[] args)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            var port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            listener.Stop();
+            var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = peers };
+            info.ArgumentList.Add(Path.Combine(peers, "server.js"));
+            info.ArgumentList.Add("--port");
+            info.ArgumentList.Add(port.ToString(Inv));
+            foreach (var a in args)
+            {
+                info.ArgumentList.Add(a);
+            }
+
+            var process = Process.Start(info)!;
+            _ = process.StandardError.ReadToEndAsync();
+            while (await process.StandardOutput.ReadLineAsync() is { } line)
+            {
+                if (line.StartsWith("READY", StringComparison.Ordinal))
+                {
+                    _ = process.StandardOutput.ReadToEndAsync();
+                    return new NodeServer(process, port);
+                }
+            }
+
+            throw new InvalidOperationException("node-opcua server did not start");
+        }
+
+        public void Dispose()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill();
+                _process.WaitForExit(5000);
+            }
+
+            _process.Dispose();
+        }
+    }
+}

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// node-opcua's own client, the reference in FactoryEdge.OpcUa's benchmark. Subscribes to the test
+// server's Float[N] waveform and/or the first --scalars scalar variables for --seconds, then prints one
+// JSON line: notifications (data-change items) and values received, its own CPU (user+system, s),
+// RSS and the time to create the monitored items.
+//   node client.js --url opc.tcp://127.0.0.1:PORT --seconds 20 [--waveform] [--scalars 1000] [--publishing 100]
+"use strict";
+const opcua = require("node-opcua");
+
+function parseArgs(argv) {
+    const o = { url: "", seconds: 10, waveform: false, scalars: 0, publishing: 100, ns: "urn:factoryedge:test" };
+    for (let i = 2; i < argv.length; i++) {
+        const a = argv[i];
+        const next = () => argv[++i];
+        switch (a) {
+            case "--url": o.url = next(); break;
+            case "--seconds": o.seconds = parseFloat(next()); break;
+            case "--waveform": o.waveform = true; break;
+            case "--scalars": o.scalars = parseInt(next(), 10); break;
+            case "--publishing": o.publishing = parseInt(next(), 10); break;
+            default: throw new Error("unknown argument " + a);
+        }
+    }
+    return o;
+}
+
+async function main() {
+    const o = parseArgs(process.argv);
+    const client = opcua.OPCUAClient.create({ endpointMustExist: false, securityMode: opcua.MessageSecurityMode.None, securityPolicy: opcua.SecurityPolicy.None, keepSessionAlive: true });
+    await client.connect(o.url);
+    const session = await client.createSession();
+    const nsArray = await session.readNamespaceArray();
+    const ns = nsArray.indexOf(o.ns);
+    const subscription = await session.createSubscription2({ requestedPublishingInterval: o.publishing, requestedMaxKeepAliveCount: 10, requestedLifetimeCount: 600, maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 0 });
+    const items = [];
+    if (o.waveform) items.push({ nodeId: `ns=${ns};s=Machine1.Waveform`, attributeId: opcua.AttributeIds.Value });
+    for (let i = 0; i < o.scalars; i++) items.push({ nodeId: `ns=${ns};s=Scalar.${String(i).padStart(5, "0")}`, attributeId: opcua.AttributeIds.Value });
+    let notifications = 0;
+    let values = 0;
+    let counting = false;
+    const createStart = process.hrtime.bigint();
+    const group = await subscription.monitorItems(items, { samplingInterval: 0, discardOldest: true, queueSize: 4 }, opcua.TimestampsToReturn.Both);
+    const createMs = Number(process.hrtime.bigint() - createStart) / 1e6;
+    group.on("changed", (_item, dataValue) => {
+        if (!counting) return;
+        notifications++;
+        const v = dataValue.value.value;
+        values += (v && v.length !== undefined && typeof v !== "string") ? v.length : 1;
+    });
+    await new Promise((r) => setTimeout(r, 1000));
+    const cpu0 = process.cpuUsage();
+    const t0 = process.hrtime.bigint();
+    counting = true;
+    await new Promise((r) => setTimeout(r, o.seconds * 1000));
+    counting = false;
+    const cpu = process.cpuUsage(cpu0);
+    const elapsed = Number(process.hrtime.bigint() - t0) / 1e9;
+    const rss = process.memoryUsage().rss;
+    process.stdout.write(JSON.stringify({ notifications, values, seconds: elapsed, cpuSeconds: (cpu.user + cpu.system) / 1e6, rssBytes: rss, createMs }) + "\n");
+    await subscription.terminate();
+    await session.close();
+    await client.disconnect();
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
