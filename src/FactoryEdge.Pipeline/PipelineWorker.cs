@@ -66,6 +66,17 @@ internal sealed partial class PipelineWorker : IWakeable
 
     public void Add(ChannelProcessor channel) => _channels.Add(channel);
 
+    /// <summary>Fills the item pool up front so that steady state starts with no allocation at all.</summary>
+    public void Preallocate(int count)
+    {
+        for (var i = 0; i < count && _free.Count < _free.Capacity; i++)
+        {
+            var item = _factory();
+            item.WorkerIndex = Index;
+            _free.TryEnqueue(item);
+        }
+    }
+
     public void Start() => _thread.Start();
 
     public void Wake()

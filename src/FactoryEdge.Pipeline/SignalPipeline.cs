@@ -131,6 +131,14 @@ public sealed partial class SignalPipeline : IAsyncDisposable
             worker.Add(new ChannelProcessor(_inputs[i], options, bands, tachometer));
         }
 
+        // Items in flight per worker: its ready queue plus what the scoring stage holds. Preallocate
+        // them (fewer when each carries a raw-window copy for training sinks) so the pool never grows
+        // in steady state.
+        foreach (var worker in _workers)
+        {
+            worker.Preallocate(keepSamples ? Math.Min(32, perWorkerQueue) : perWorkerQueue + 16);
+        }
+
         _batch = new ScoringBatch(Math.Max(16, _channels.Length * 4), featureCount);
         _pending = new WindowItem[_batch.Capacity];
         _alerts = new AlertEngine(options.Alerts, _channels.Length, _featureNames);

@@ -37,21 +37,20 @@ public sealed class PipelineAllocationTests(Xunit.Abstractions.ITestOutputHelper
             }
         }
 
-        async Task WaitFor(long windows)
+        // Block (no polling loop, whose own allocations would land in the process-wide figure) until
+        // the sink has seen the target number of windows.
+        void WaitFor(long windows)
         {
-            var deadline = System.Diagnostics.Stopwatch.StartNew();
-            while (pipeline.WindowsProcessed < windows && deadline.Elapsed < TimeSpan.FromSeconds(60))
-            {
-                await Task.Delay(5);
-            }
+            sink.Arm(windows);
+            Assert.True(sink.Reached.Wait(TimeSpan.FromSeconds(120)), $"the sink saw {Volatile.Read(ref sink.Count)} of {windows} windows");
         }
 
-        Produce(0, 400); // warm-up: pools fill, JIT settles
-        await WaitFor(4 * 399);
+        Produce(0, 800); // warm-up: pools fill, JIT settles
+        WaitFor(4 * 799);
         var statsBefore = pipeline.GetStatistics();
         var totalBefore = GC.GetTotalAllocatedBytes(precise: true);
-        await Task.Run(() => Produce(400, 2400));
-        await WaitFor(4 * 2399);
+        await Task.Run(() => Produce(800, 2800));
+        WaitFor(4 * 2799);
         var totalAfter = GC.GetTotalAllocatedBytes(precise: true);
         var statsAfter = pipeline.GetStatistics();
         await pipeline.StopAsync();
@@ -60,6 +59,7 @@ public sealed class PipelineAllocationTests(Xunit.Abstractions.ITestOutputHelper
         var pipelinePerWindow = (statsAfter.Allocation.PipelineBytes - statsBefore.Allocation.PipelineBytes) / (double)windows;
         var extractorPerWindow = (statsAfter.Allocation.ExtractorBytes - statsBefore.Allocation.ExtractorBytes) / (double)windows;
         var processPerWindow = (totalAfter - totalBefore) / (double)windows;
+        output.WriteLine($"pool growth {statsBefore.PoolGrowth} -> {statsAfter.PoolGrowth}, dropped windows {statsAfter.DroppedWindows}");
         output.WriteLine($"{windows} windows: pipeline threads {pipelinePerWindow:0.00} B/window outside feature extraction; extraction (MathNet FFT) {extractorPerWindow:0.0} B/window; whole process {processPerWindow:0.0} B/window");
         Assert.True(windows >= 4 * 1900, $"only {windows} windows processed");
         Assert.True(pipelinePerWindow < 4, $"the pipeline's own threads allocate {pipelinePerWindow:0.00} B per window outside feature extraction");
@@ -72,12 +72,29 @@ public sealed class PipelineAllocationTests(Xunit.Abstractions.ITestOutputHelper
     private sealed class CollectingCountSink : ITelemetrySink
     {
         public long Count;
+        private long _target = long.MaxValue;
+
+        public ManualResetEventSlim Reached { get; } = new(false);
 
         public string Name => "count";
 
+        public void Arm(long target)
+        {
+            Reached.Reset();
+            Volatile.Write(ref _target, target);
+            if (Volatile.Read(ref Count) >= target)
+            {
+                Reached.Set();
+            }
+        }
+
         public ValueTask WriteAsync(WindowResult result, CancellationToken cancellationToken)
         {
-            Count++;
+            if (Interlocked.Increment(ref Count) >= Volatile.Read(ref _target))
+            {
+                Reached.Set();
+            }
+
             return ValueTask.CompletedTask;
         }
 

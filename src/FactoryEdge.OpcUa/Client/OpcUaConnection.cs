@@ -173,8 +173,17 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
             }
             catch (Exception ex) when (ex is ServiceResultException or UaDecodingException or IOException or OperationCanceledException or TimeoutException)
             {
+                // One warning per outage; the retries while the server stays away are debug noise.
+                if (connected || LastError is null)
+                {
+                    Log.ConnectionLost(_logger, _options.EndpointUrl, ex.Message);
+                }
+                else
+                {
+                    Log.StillDown(_logger, _options.EndpointUrl, ex.Message);
+                }
+
                 LastError = ex.Message;
-                Log.ConnectionLost(_logger, _options.EndpointUrl, ex.Message);
             }
             finally
             {
@@ -623,15 +632,7 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
             {
                 case DataChangeNotification change:
                     subscription.CountNotification(change.MonitoredItems.Length);
-                    foreach (var item in change.MonitoredItems)
-                    {
-                        var index = (int)item.ClientHandle;
-                        if (item.ClientHandle < (uint)subscription.Items.Count)
-                        {
-                            Notify(subscription, h => h.OnDataChange(index, item.Value));
-                        }
-                    }
-
+                    DeliverChanges(subscription, change.MonitoredItems);
                     break;
                 case StatusChangeNotification status when status.Status.IsBad:
                     // The server ended the subscription (e.g. its lifetime expired): make a new one.
@@ -651,6 +652,28 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
         {
             subscription.SubscriptionId = 0;
             await CreateAsync(session, subscription, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private void DeliverChanges(OpcUaSubscription subscription, MonitoredItemNotification[] items)
+    {
+        var handler = subscription.Handler;
+        var count = (uint)subscription.Items.Count;
+        foreach (var item in items)
+        {
+            if (item.ClientHandle >= count)
+            {
+                continue;
+            }
+
+            try
+            {
+                handler.OnDataChange((int)item.ClientHandle, item.Value);
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException)
+            {
+                Log.HandlerFailed(_logger, _options.EndpointUrl, ex);
+            }
         }
     }
 
@@ -768,6 +791,9 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
     {
         [LoggerMessage(EventId = 4020, Level = LogLevel.Warning, Message = "OPC UA {Endpoint}: connection lost: {Error}")]
         public static partial void ConnectionLost(ILogger logger, string endpoint, string error);
+
+        [LoggerMessage(EventId = 4032, Level = LogLevel.Debug, Message = "OPC UA {Endpoint}: still unreachable: {Error}")]
+        public static partial void StillDown(ILogger logger, string endpoint, string error);
 
         [LoggerMessage(EventId = 4021, Level = LogLevel.Information, Message = "OPC UA {Endpoint}: reconnected (reconnect {Count})")]
         public static partial void Reconnected(ILogger logger, string endpoint, long count);

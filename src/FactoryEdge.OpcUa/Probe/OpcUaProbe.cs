@@ -344,6 +344,17 @@ public sealed class OpcUaProbe
             return string.Create(CultureInfo.InvariantCulture, $"{value.Type}[{dims}] length {value.ArrayLength} min {stats.Min:G7} max {stats.Max:G7} rms {stats.Rms:G7}");
         }
 
+        if (value.Value is Array { Length: <= 16 } small)
+        {
+            var elements = new List<string>(small.Length);
+            foreach (var element in small)
+            {
+                elements.Add(FormatScalar(element));
+            }
+
+            return string.Create(CultureInfo.InvariantCulture, $"{value.Type}[{dims}] [{string.Join(", ", elements)}]");
+        }
+
         return string.Create(CultureInfo.InvariantCulture, $"{value.Type}[{dims}] length {value.ArrayLength}");
     }
 

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using FactoryEdge.OpcUa.Encoding;
 using FactoryEdge.OpcUa.Protocol;
 using FactoryEdge.OpcUa.Transport;
@@ -161,7 +162,10 @@ public sealed class ChunkAssembler
     /// <summary>Takes one chunk (OPN, MSG or CLO); returns the message when it was the final chunk, else null.</summary>
     public ReceivedMessage? Add(UaChunk chunk, uint expectedChannelId)
     {
-        var data = chunk.Data.ToArray().AsMemory();
+        // Work on the receive buffer itself (a security layer decrypts in place); only parts of
+        // multi-chunk messages are copied, since the buffer is reused for the next chunk. Decoders copy
+        // everything they keep, so a single-chunk message is decoded straight from the buffer.
+        var data = MemoryMarshal.AsMemory(chunk.Data);
         var decoder = new BinaryDecoder(data[MessageTypes.HeaderSize..], EncodingLimits.Default with { MaxStringLength = 65536 });
         var channelId = decoder.ReadUInt32();
         if (expectedChannelId != 0 && channelId != expectedChannelId)
@@ -231,7 +235,7 @@ public sealed class ChunkAssembler
             throw;
         }
 
-        partial.Parts.Add(body);
+        partial.Parts.Add(body.ToArray());
         if (chunk.ChunkType != MessageTypes.Final)
         {
             return null;

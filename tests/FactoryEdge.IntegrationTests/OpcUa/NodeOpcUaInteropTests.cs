@@ -190,6 +190,22 @@ public sealed class NodeOpcUaInteropTests : IClassFixture<NodeOpcUaServerFixture
     }
 
     [OpcUaPeerFact]
+    public async Task Channel_ShortTokenLifetime_RenewedBeforeExpiryAndSessionKeepsWorking()
+    {
+        var server = await _fixture.GetAsync();
+        await using var channel = await UaSecureChannel.OpenAsync(server.Url, new NoneChannelSecurity(), new SecureChannelOptions { TokenLifetime = TimeSpan.FromSeconds(10) });
+        await using var session = await UaClientSession.CreateAsync(channel);
+        var first = channel.TokenId;
+
+        await OpcUaPeers.WaitUntil(() => channel.TokenRenewals >= 1, TimeSpan.FromSeconds(20), "the token to be renewed");
+        var value = await session.ReadValueAsync(session.Resolve(OpcUaPeers.Node("Machine1.Double")));
+
+        Assert.NotEqual(first, channel.TokenId);
+        Assert.True(value.StatusCode.IsGood);
+        Assert.True(channel.IsOpen);
+    }
+
+    [OpcUaPeerFact]
     public async Task Source_SubscribedWaveform_DeliversTwentyContiguousBlocksWithUnitAndRateFromServer()
     {
         var server = await _fixture.GetAsync();

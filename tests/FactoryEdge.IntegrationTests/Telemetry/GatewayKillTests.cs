@@ -45,7 +45,7 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
     {
         TelemetryPeers.Require(TelemetryPeers.Gateway);
         var database = "kill_" + mode.ToLowerInvariant();
-        await using var influx = await InfluxDbServer.StartAsync(database);
+        await using var influx = await InfluxDbServer.LaunchAsync(database);
         var dir = Path.Combine(Path.GetTempPath(), "fe-kill-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(dir);
         try
@@ -184,7 +184,6 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
             UseShellExecute = false,
         };
         info.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
-        info.Environment["Logging__Console__FormatterName"] = "simple";
         var process = new Process { StartInfo = info };
         var buffer = new StringBuilder();
         process.OutputDataReceived += (_, e) => Append(buffer, e.Data);

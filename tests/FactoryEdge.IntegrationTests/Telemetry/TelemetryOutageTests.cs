@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using FactoryEdge.Telemetry;
-using FactoryEdge.Telemetry.LineProtocol;
 using Microsoft.Extensions.Logging;
 using Xunit.Abstractions;
 
@@ -107,7 +106,7 @@ public sealed class TelemetryOutageTests(ITestOutputHelper output)
     [TelemetryPeerFact(TelemetryPeers.VictoriaMetrics)]
     public async Task Outage_VictoriaMetricsStoppedUnderLoad_NothingLostOrderKept()
     {
-        await using var vm = await VictoriaMetricsServer.StartAsync();
+        await using var vm = await VictoriaMetricsServer.LaunchAsync();
         var spool = Synthetic.TempFile("spool.db");
         try
         {
@@ -124,7 +123,7 @@ public sealed class TelemetryOutageTests(ITestOutputHelper output)
     [TelemetryPeerFact(TelemetryPeers.InfluxDb)]
     public async Task Outage_InfluxDbStoppedUnderLoad_DurableMode_NothingLostOrderKept()
     {
-        await using var influx = await InfluxDbServer.StartAsync("outage");
+        await using var influx = await InfluxDbServer.LaunchAsync("outage");
         var spool = Synthetic.TempFile("spool.db");
         try
         {
@@ -142,7 +141,7 @@ public sealed class TelemetryOutageTests(ITestOutputHelper output)
     [Trait("Category", "Soak")]
     public async Task Outage_InfluxDbHourLong_WriteBehind_NothingLostOrderKept()
     {
-        await using var influx = await InfluxDbServer.StartAsync("outage_hour");
+        await using var influx = await InfluxDbServer.LaunchAsync("outage_hour");
         var spool = Synthetic.TempFile("spool.db");
         try
         {
@@ -160,7 +159,7 @@ public sealed class TelemetryOutageTests(ITestOutputHelper output)
     [TelemetryPeerFact(TelemetryPeers.InfluxDb)]
     public async Task SpoolFull_DuringOutage_OldestTelemetryEvictedAlertsKept()
     {
-        await using var influx = await InfluxDbServer.StartAsync("full");
+        await using var influx = await InfluxDbServer.LaunchAsync("full");
         await influx.StopAsync(); // the outage starts before the gateway does
         var spool = Synthetic.TempFile("spool.db");
         try

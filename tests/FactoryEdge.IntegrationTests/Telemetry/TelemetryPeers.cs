@@ -48,7 +48,10 @@ internal static class TelemetryPeers
     /// <summary>The build configuration these tests run in (Release or Debug), from their own output path.</summary>
     public static string Configuration { get; } = new DirectoryInfo(AppContext.BaseDirectory.TrimEnd(Path.DirectorySeparatorChar)).Parent!.Name;
 
-    public static string GatewayDll => Path.Combine(RepositoryRoot, "src", "FactoryEdge.Gateway", "bin", Configuration, "net10.0", "factoryedge.dll");
+    /// <summary>The gateway to run as a child process (FACTORYEDGE_TEST_GATEWAY_DLL overrides the build output).</summary>
+    public static string GatewayDll => Environment.GetEnvironmentVariable("FACTORYEDGE_TEST_GATEWAY_DLL") is { Length: > 0 } overridden
+        ? overridden
+        : Path.Combine(RepositoryRoot, "src", "FactoryEdge.Gateway", "bin", Configuration, "net10.0", "factoryedge.dll");
 
     private static string? GatewayMissing()
     {
@@ -301,12 +304,12 @@ internal sealed class InfluxDbServer : PeerServer
 
     public string HttpsUrl => Url;
 
-    public static Task<InfluxDbServer> StartAsync(params string[] databases) => StartCoreAsync(null, databases);
+    public static Task<InfluxDbServer> LaunchAsync(params string[] databases) => LaunchCoreAsync(null, databases);
 
     /// <summary>InfluxDB serving HTTPS with the certificate and key in <paramref name="pem"/>.</summary>
-    public static Task<InfluxDbServer> StartHttpsAsync(string pem, params string[] databases) => StartCoreAsync(pem, databases);
+    public static Task<InfluxDbServer> LaunchHttpsAsync(string pem, params string[] databases) => LaunchCoreAsync(pem, databases);
 
-    private static async Task<InfluxDbServer> StartCoreAsync(string? pem, string[] databases)
+    private static async Task<InfluxDbServer> LaunchCoreAsync(string? pem, string[] databases)
     {
         TelemetryPeers.Require(TelemetryPeers.InfluxDb);
         var server = new InfluxDbServer(pem);
@@ -439,7 +442,7 @@ internal sealed class VictoriaMetricsServer : PeerServer
     {
     }
 
-    public static async Task<VictoriaMetricsServer> StartAsync()
+    public static async Task<VictoriaMetricsServer> LaunchAsync()
     {
         TelemetryPeers.Require(TelemetryPeers.VictoriaMetrics);
         var server = new VictoriaMetricsServer();

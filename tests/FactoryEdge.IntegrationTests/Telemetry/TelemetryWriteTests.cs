@@ -44,7 +44,7 @@ public sealed class TelemetryWriteTests
     [TelemetryPeerFact(TelemetryPeers.VictoriaMetrics)]
     public async Task V2_VictoriaMetrics_NPointsReadBackWithExactValues()
     {
-        await using var vm = await VictoriaMetricsServer.StartAsync();
+        await using var vm = await VictoriaMetricsServer.LaunchAsync();
         var spool = Synthetic.TempFile("spool.db");
         try
         {
@@ -83,7 +83,7 @@ public sealed class TelemetryWriteTests
     [TelemetryPeerFact(TelemetryPeers.InfluxDb)]
     public async Task V1_InfluxDb_NPointsReadBackWithExactValues()
     {
-        await using var influx = await InfluxDbServer.StartAsync("plant");
+        await using var influx = await InfluxDbServer.LaunchAsync("plant");
         var spool = Synthetic.TempFile("spool.db");
         try
         {
@@ -132,8 +132,8 @@ public sealed class TelemetryWriteTests
     {
         // A replay after a crash (acknowledged but not yet deleted from the spool) sends the same
         // series, fields and timestamps again: InfluxDB overwrites, so replays are idempotent.
-        await using var influx = await InfluxDbServer.StartAsync("replay");
-        await using var vm = await VictoriaMetricsServer.StartAsync();
+        await using var influx = await InfluxDbServer.LaunchAsync("replay");
+        await using var vm = await VictoriaMetricsServer.LaunchAsync();
         var encoder = new PointEncoder(Synthetic.FeatureNames);
         using var lines = new LineProtocolWriter();
         var baseTicks = Synthetic.BaseTicks(3);
@@ -159,11 +159,14 @@ public sealed class TelemetryWriteTests
     [TelemetryPeerFact(TelemetryPeers.InfluxDb)]
     public async Task V1_InfluxDb_FieldTypeConflict_BatchQuarantinedAndQueueGoesOn()
     {
-        await using var influx = await InfluxDbServer.StartAsync("conflict");
-        // Someone else wrote fe_scalar.value as a string: our float values are refused with HTTP 400.
+        await using var influx = await InfluxDbServer.LaunchAsync("conflict");
+        // Someone else wrote fe_scalar.value as a string (in the same shard, i.e. the same week): our
+        // float values are refused with HTTP 400 "field type conflict".
+        var baseTicks = Synthetic.BaseTicks(4);
+        var someoneElse = (baseTicks - DateTime.UnixEpoch.Ticks + TimeSpan.TicksPerSecond) * 100;
         using (var http = new HttpClient())
         {
-            using var content = new StringContent("fe_scalar,site=plant,line=line-1,machine=m00,sensor=temp,axis=t value=\"hot\" 1000000000\n", Encoding.UTF8);
+            using var content = new StringContent(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"fe_scalar,site=plant,line=line-1,machine=m00,sensor=temp,axis=t value=\"hot\" {someoneElse}\n"), Encoding.UTF8);
             using var response = await http.PostAsync(influx.Url + "/write?db=conflict", content);
             Assert.Equal(System.Net.HttpStatusCode.NoContent, response.StatusCode);
         }
@@ -173,7 +176,6 @@ public sealed class TelemetryWriteTests
         using var loggerFactory = LoggerFactory.Create(b => b.AddProvider(logs));
         try
         {
-            var baseTicks = Synthetic.BaseTicks(4);
             await using var service = new TelemetryService(Synthetic.Options(spool, influx.Url, v1: true, "conflict"), () => Synthetic.FeatureNames, TimeProvider.System, loggerFactory);
             await service.StartAsync(CancellationToken.None);
             service.WriteLines((encoder, writer) => encoder.WriteScalar(writer, new FactoryEdge.Core.ChannelId("plant", "line-1", "m00", "temp", "t"), 71.5, baseTicks));
@@ -199,7 +201,7 @@ public sealed class TelemetryWriteTests
     [TelemetryPeerFact(TelemetryPeers.VictoriaMetrics)]
     public async Task V2_VictoriaMetrics_CorruptSpoolAtStart_MovedAsideAndDataStillFlows()
     {
-        await using var vm = await VictoriaMetricsServer.StartAsync();
+        await using var vm = await VictoriaMetricsServer.LaunchAsync();
         var spool = Synthetic.TempFile("spool.db");
         Directory.CreateDirectory(Path.GetDirectoryName(spool)!);
         var garbage = new byte[64 * 1024];
@@ -251,7 +253,7 @@ public sealed class TelemetryWriteTests
             var ca = Path.Combine(dir, "ca.pem");
             await File.WriteAllTextAsync(ca, certificate.ExportCertificatePem());
 
-            await using var influx = await InfluxDbServer.StartHttpsAsync(pem, "tls");
+            await using var influx = await InfluxDbServer.LaunchHttpsAsync(pem, "tls");
             var lines = Encoding.UTF8.GetBytes("fe_window,site=plant,line=line-1,machine=m00,sensor=de,axis=x rms=1.25 1000000000\n");
             using var untrusted = new InfluxV1Transport(new InfluxOptions { Url = influx.HttpsUrl, Api = "v1", Database = "tls" }, TimeProvider.System);
             var refused = await untrusted.WriteAsync(lines, TimestampPrecision.Nanoseconds, CancellationToken.None);

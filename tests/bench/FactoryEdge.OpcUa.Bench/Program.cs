@@ -101,16 +101,16 @@ internal static class Program
         using var server = await NodeServer.StartAsync(peers, "--interval", IntervalMs.ToString(Inv), "--scalars", Scalars.ToString(Inv), "--update-scalars", Scalars.ToString(Inv), "--big-length", "16");
         var handler = new CountingHandler(Scalars + 1);
         var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = server.Url, Channel = new SecureChannelOptions() });
-        var items = new List<MonitoredItemSpec> { new() { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Machine1.Waveform"), SamplingIntervalMs = 0, QueueSize = 4 } };
-        items.AddRange(Enumerable.Range(0, Scalars).Select(i => new MonitoredItemSpec { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Scalar." + i.ToString("D5", Inv)), SamplingIntervalMs = 0, QueueSize = 4 }));
+        var items = new List<MonitoredItemSpec> { new() { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Machine1.Waveform"), SamplingIntervalMs = 0, QueueSize = 10 } };
+        items.AddRange(Enumerable.Range(0, Scalars).Select(i => new MonitoredItemSpec { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Scalar." + i.ToString("D5", Inv)), SamplingIntervalMs = 0, QueueSize = 10 }));
         connection.AddSubscription(new SubscriptionSettings { PublishingIntervalMs = 100, MaxKeepAliveCount = 10 }, items, handler);
         using var cts = new CancellationTokenSource();
         var run = connection.RunAsync(cts.Token);
         await connection.GetSessionAsync(CancellationToken.None);
 
-        // node-opcua's client waits 1 s after creating its items, then counts for the same time.
-        var node = RunNodeClient(peers, server.Url, seconds, Scalars);
-        await Task.Delay(1500);
+        // Both clients warm up (JIT tiers, connection set-up) for 5 s after creating their items, then count for the same time.
+        var node = RunNodeClient(peers, server.Url, seconds, Scalars, warmup: 5);
+        await Task.Delay(5500);
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
         var (n0, v0, w0) = handler.Snapshot();
@@ -175,10 +175,10 @@ internal static class Program
         }
     }
 
-    private static async Task<NodeClientResult?> RunNodeClient(string peers, string url, double seconds, int scalars, bool waveform = true)
+    private static async Task<NodeClientResult?> RunNodeClient(string peers, string url, double seconds, int scalars, bool waveform = true, double warmup = 1)
     {
         var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = peers };
-        foreach (var a in (string[])[Path.Combine(peers, "client.js"), "--url", url, "--seconds", seconds.ToString(Inv), "--scalars", scalars.ToString(Inv)])
+        foreach (var a in (string[])[Path.Combine(peers, "client.js"), "--url", url, "--seconds", seconds.ToString(Inv), "--warmup", warmup.ToString(Inv), "--scalars", scalars.ToString(Inv)])
         {
             info.ArgumentList.Add(a);
         }

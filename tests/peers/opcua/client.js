@@ -3,18 +3,19 @@
 // server's Float[N] waveform and/or the first --scalars scalar variables for --seconds, then prints one
 // JSON line: notifications (data-change items) and values received, its own CPU (user+system, s),
 // RSS and the time to create the monitored items.
-//   node client.js --url opc.tcp://127.0.0.1:PORT --seconds 20 [--waveform] [--scalars 1000] [--publishing 100]
+//   node client.js --url opc.tcp://127.0.0.1:PORT --seconds 20 [--warmup 5] [--waveform] [--scalars 1000] [--publishing 100]
 "use strict";
 const opcua = require("node-opcua");
 
 function parseArgs(argv) {
-    const o = { url: "", seconds: 10, waveform: false, scalars: 0, publishing: 100, ns: "urn:factoryedge:test" };
+    const o = { url: "", seconds: 10, warmup: 1, waveform: false, scalars: 0, publishing: 100, ns: "urn:factoryedge:test" };
     for (let i = 2; i < argv.length; i++) {
         const a = argv[i];
         const next = () => argv[++i];
         switch (a) {
             case "--url": o.url = next(); break;
             case "--seconds": o.seconds = parseFloat(next()); break;
+            case "--warmup": o.warmup = parseFloat(next()); break;
             case "--waveform": o.waveform = true; break;
             case "--scalars": o.scalars = parseInt(next(), 10); break;
             case "--publishing": o.publishing = parseInt(next(), 10); break;
@@ -49,11 +50,11 @@ async function main() {
     };
     const createStart = process.hrtime.bigint();
     for (let i = 0; i < items.length; i += perCall) {
-        const group = await subscription.monitorItems(items.slice(i, i + perCall), { samplingInterval: 0, discardOldest: true, queueSize: 4 }, opcua.TimestampsToReturn.Both);
+        const group = await subscription.monitorItems(items.slice(i, i + perCall), { samplingInterval: 0, discardOldest: true, queueSize: 10 }, opcua.TimestampsToReturn.Both);
         group.on("changed", onChanged);
     }
     const createMs = Number(process.hrtime.bigint() - createStart) / 1e6;
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => setTimeout(r, o.warmup * 1000));
     const cpu0 = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     counting = true;
