@@ -318,7 +318,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
             extractorBytes += w.ExtractorAllocatedBytes;
         }
 
-        var allocation = new AllocationStatistics(extractorBytes, workerBytes - extractorBytes + Volatile.Read(ref _scoringAllocatedBytes));
+        var allocation = new AllocationStatistics(extractorBytes, workerBytes - extractorBytes, Volatile.Read(ref _scoringAllocatedBytes));
 
         var sinks = _notifiers.Select(Stats).Concat(_telemetry.Select(Stats)).Concat(_training.Select(Stats)).ToArray();
         return new PipelineStatistics(WindowsProcessed, Interlocked.Read(ref _scored), AlertsRaised, droppedWindows, failedWindows, poolGrowth, channels, sinks, allocation);
@@ -520,4 +520,8 @@ public sealed record PipelineStatistics(
 /// FFT allocates per call) and everywhere else (rings, assembly, health, scoring, alert rules,
 /// fan-out), which must stay at zero per window in steady state apart from pool warm-up and alerts.
 /// </summary>
-public sealed record AllocationStatistics(long ExtractorBytes, long PipelineBytes);
+public sealed record AllocationStatistics(long ExtractorBytes, long WorkerBytes, long ScoringBytes)
+{
+    /// <summary>Everything the pipeline's threads allocated outside feature extraction.</summary>
+    public long PipelineBytes => WorkerBytes + ScoringBytes;
+}

@@ -1,5 +1,6 @@
 using System.Numerics;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace FactoryEdge.Scoring;
 

@@ -94,6 +94,7 @@ public sealed partial class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
     /// <param name="windowSize">The pipeline's window size: a model trained on another size is refused (0 = not checked).</param>
     /// <param name="fallback">Scores channels that have no model (yet); null leaves them unscored.</param>
     /// <param name="raiseAfter">Consecutive anomalous windows that make an alert (for the shadow report).</param>
+    /// <param name="logger">Swaps, refusals and shadow events.</param>
     public OnnxAnomalyScorer(IEnumerable<ModelAssignment> assignments, int windowSize, IAnomalyScorer? fallback = null, int raiseAfter = 3, ILogger? logger = null)
     {
         ArgumentNullException.ThrowIfNull(assignments);

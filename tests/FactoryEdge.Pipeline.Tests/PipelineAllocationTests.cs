@@ -20,7 +20,7 @@ public sealed class PipelineAllocationTests(Xunit.Abstractions.ITestOutputHelper
         // Measure the pipeline's own allocations: total bytes over many windows, minus what the
         // feature extractor alone allocates for the same windows (MathNet's FFT allocates).
         var channels = Enumerable.Range(0, 4).Select(i => Channels.Make(i, Rate)).ToArray();
-        var options = new PipelineOptions { WindowSize = 1024, Overlap = 0.5, Workers = 2, SinkFullMode = SinkFullMode.Wait };
+        var options = new PipelineOptions { WindowSize = 1024, Overlap = 0.5, Workers = 2, SinkFullMode = SinkFullMode.Wait, SinkQueueCapacity = 64 };
         var sink = new CollectingCountSink();
         var pipeline = new SignalPipeline(options, channels, new RuleScorer((_, _) => 0f), telemetry: [sink]);
         pipeline.Start();
@@ -59,7 +59,7 @@ public sealed class PipelineAllocationTests(Xunit.Abstractions.ITestOutputHelper
         var pipelinePerWindow = (statsAfter.Allocation.PipelineBytes - statsBefore.Allocation.PipelineBytes) / (double)windows;
         var extractorPerWindow = (statsAfter.Allocation.ExtractorBytes - statsBefore.Allocation.ExtractorBytes) / (double)windows;
         var processPerWindow = (totalAfter - totalBefore) / (double)windows;
-        output.WriteLine($"pool growth {statsBefore.PoolGrowth} -> {statsAfter.PoolGrowth}, dropped windows {statsAfter.DroppedWindows}");
+        output.WriteLine($"pool growth {statsBefore.PoolGrowth} -> {statsAfter.PoolGrowth}, dropped windows {statsAfter.DroppedWindows}; workers {statsAfter.Allocation.WorkerBytes - statsBefore.Allocation.WorkerBytes} B, scoring {statsAfter.Allocation.ScoringBytes - statsBefore.Allocation.ScoringBytes} B");
         output.WriteLine($"{windows} windows: pipeline threads {pipelinePerWindow:0.00} B/window outside feature extraction; extraction (MathNet FFT) {extractorPerWindow:0.0} B/window; whole process {processPerWindow:0.0} B/window");
         Assert.True(windows >= 4 * 1900, $"only {windows} windows processed");
         Assert.True(pipelinePerWindow < 4, $"the pipeline's own threads allocate {pipelinePerWindow:0.00} B per window outside feature extraction");

@@ -87,7 +87,7 @@ public static class BenchCommand
 
         var process = Process.GetCurrentProcess();
         long windowsAtStart = 0, allocatedAtStart = 0, publishedAtStart = 0;
-        var allocationAtStart = new AllocationStatistics(0, 0);
+        var allocationAtStart = new AllocationStatistics(0, 0, 0);
         TimeSpan cpuAtStart = default;
         var wall = Stopwatch.StartNew();
         var measuring = false;
