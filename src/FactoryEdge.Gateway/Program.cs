@@ -39,7 +39,7 @@ public static class Program
         root.Subcommands.Add(BuildAnalyze());
         root.Subcommands.Add(BuildDemo());
         root.Subcommands.Add(BuildBench());
-        var probe = new Command("probe", "Commissioning: read registers from a device and print decoded values.\n" + Modbus.ModbusProbe.Usage)
+        var probe = new Command("probe", "Commissioning: read a device (modbus://…) or an OPC UA server (opc.tcp://…) and print decoded values.\n" + Modbus.ModbusProbe.Usage + "\n" + OpcUa.OpcUaProbe.Usage)
         {
             TreatUnmatchedTokensAsErrors = false,
         };
@@ -52,11 +52,18 @@ public static class Program
     {
         if (words.Count == 0 || words[0] is "-h" or "--help" or "-?")
         {
-            await Console.Out.WriteLineAsync(Modbus.ModbusProbe.Usage).ConfigureAwait(false);
+            await Console.Out.WriteLineAsync(Modbus.ModbusProbe.Usage + Environment.NewLine + OpcUa.OpcUaProbe.Usage).ConfigureAwait(false);
             return words.Count == 0 ? Cli.ExitCodes.Usage : Cli.ExitCodes.Ok;
         }
 
+        // The target's scheme picks the protocol: modbus://, modbus+rtu://…, or opc.tcp://.
         using var loggerFactory = CliLogging.CreateStderrLoggerFactory();
+        var target = words.FirstOrDefault(w => w.Contains("://", StringComparison.Ordinal)) ?? string.Empty;
+        if (target.StartsWith("opc.tcp://", StringComparison.OrdinalIgnoreCase))
+        {
+            return await new OpcUa.OpcUaProbe(loggerFactory).RunAsync(words, Console.Out, Console.Error, cancellationToken).ConfigureAwait(false);
+        }
+
         return await new Modbus.ModbusProbe(loggerFactory).RunAsync(words, Console.Out, Console.Error, cancellationToken).ConfigureAwait(false);
     }
 

@@ -7,14 +7,18 @@ public static class FeatureTransforms
     public static double Transform(double x, InputTransform transform, double floor) =>
         transform == InputTransform.Log10 ? Math.Log10(Math.Max(x, floor)) : x;
 
-    /// <summary>The deviation floor: mean + shrink·(t − mean).</summary>
-    public static double Shrink(double t, double mean, double shrink) => mean + (shrink * (t - mean));
-
     /// <summary>Pre-step of one input.</summary>
     public static float PreStep(float x, ModelInput input)
     {
         ArgumentNullException.ThrowIfNull(input);
-        return (float)Shrink(Transform(x, input.Transform, input.Floor), input.Mean, input.Shrink);
+        return (float)Transform(x, input.Transform, input.Floor);
+    }
+
+    /// <summary>Standardised deviation of one input, as the graph sees it: (T(x) − mean) / max(σ, floor).</summary>
+    public static double Deviation(float x, ModelInput input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        return (Transform(x, input.Transform, input.Floor) - input.Mean) / input.Scale;
     }
 
     /// <summary>Post-step: √(max(0, min over clusters of the squared distance)).</summary>
@@ -101,8 +105,6 @@ internal sealed class BoundModel : IDisposable
     private readonly int[] _warmupIndex;
     private readonly bool[] _log;
     private readonly double[] _floor;
-    private readonly double[] _mean;
-    private readonly double[] _shrink;
     private readonly int _width;
     private readonly int _clusters;
 
@@ -120,16 +122,12 @@ internal sealed class BoundModel : IDisposable
         _inputIndex = new int[_width];
         _log = new bool[_width];
         _floor = new double[_width];
-        _mean = new double[_width];
-        _shrink = new double[_width];
         for (var j = 0; j < _width; j++)
         {
             var input = inputs[j];
             _inputIndex[j] = IndexOf(pipelineFeatures, input.Name);
             _log[j] = input.Transform == InputTransform.Log10;
             _floor[j] = input.Floor;
-            _mean[j] = input.Mean;
-            _shrink[j] = input.Shrink;
         }
 
         _warmupIndex = [.. model.Manifest.WarmupFeatures.Select(name => IndexOf(pipelineFeatures, name))];
@@ -175,8 +173,7 @@ internal sealed class BoundModel : IDisposable
                 return false;
             }
 
-            double t = _log[j] ? Math.Log10(Math.Max(x, _floor[j])) : x;
-            destination[j] = (float)(_mean[j] + (_shrink[j] * (t - _mean[j])));
+            destination[j] = _log[j] ? (float)Math.Log10(Math.Max(x, _floor[j])) : x;
         }
 
         return true;

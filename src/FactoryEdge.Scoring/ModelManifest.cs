@@ -14,11 +14,10 @@ public enum InputTransform
 }
 
 /// <summary>
-/// One model input: which pipeline feature, how it is transformed, and the deviation floor.
-/// Pre-step: <c>t = T(x)</c>, then <c>y = Mean + Shrink·(t − Mean)</c> where
-/// <c>Shrink = σ / max(σ, DeviationFloor)</c>: the graph's NormalizeMeanVariance divides by σ, so
-/// a feature that hardly varied in training is scaled as if it had varied by the floor (a very
-/// steady feature must not turn noise into alarms).
+/// One model input: which pipeline feature and its pre-step <c>T(x)</c> (log10 or as is). The graph
+/// then standardises <c>(T(x) − Mean) / max(Deviation, DeviationFloor)</c> (its NormalizeMeanVariance
+/// holds exactly these two numbers) before KMeans; the floor keeps a feature that hardly varied in
+/// training from turning noise into alarms. Mean and deviations are repeated here for explanations.
 /// </summary>
 public sealed record ModelInput
 {
@@ -38,8 +37,9 @@ public sealed record ModelInput
     /// <summary>Smallest deviation the model assumes for this input.</summary>
     public double DeviationFloor { get; init; }
 
-    /// <summary>σ / max(σ, floor), in (0, 1].</summary>
-    public double Shrink { get; init; } = 1;
+    /// <summary>max(Deviation, DeviationFloor): what the graph divides by.</summary>
+    [JsonIgnore]
+    public double Scale => Math.Max(Deviation, DeviationFloor);
 }
 
 /// <summary>A recording the model was trained on (hash of the exact bytes read).</summary>
@@ -136,6 +136,13 @@ public sealed record ModelManifest
     /// them is 0 (or not finite) is warming up and not scored.
     /// </summary>
     public IReadOnlyList<string> WarmupFeatures { get; init; } = [];
+
+    /// <summary>
+    /// Baselines (log10 mean and deviation over the training windows) of the diagnostic features —
+    /// defect lines and shaft orders — whether or not they are model inputs: alerts are explained
+    /// against them (<see cref="FaultDiagnoser"/>).
+    /// </summary>
+    public IReadOnlyList<ModelInput> Diagnostics { get; init; } = [];
 
     /// <summary>The model uses bearing-defect features: every assigned channel must declare a bearing.</summary>
     public bool RequiresBearing { get; init; }
@@ -240,9 +247,9 @@ public sealed record ModelManifest
                 return $"input '{input.Name}' is not in the manifest's feature_schema";
             }
 
-            if (!(input.Shrink > 0 && input.Shrink <= 1) || !double.IsFinite(input.Mean))
+            if (!double.IsFinite(input.Mean) || !(input.Scale > 0) || !double.IsFinite(input.Scale))
             {
-                return $"input '{input.Name}': shrink must be in (0, 1] and mean finite";
+                return $"input '{input.Name}': mean must be finite and deviation (or its floor) positive";
             }
 
             if (input.Transform == InputTransform.Log10 && !(input.Floor > 0))

@@ -136,7 +136,7 @@ public sealed class ChannelTests
 
     internal static async Task WaitUntil(Func<bool> condition)
     {
-        for (var i = 0; i < 500 && !condition(); i++)
+        for (var i = 0; i < 1500 && !condition(); i++)
         {
             await Task.Delay(10);
         }

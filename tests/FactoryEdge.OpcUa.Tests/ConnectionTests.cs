@@ -14,19 +14,34 @@ public sealed class ConnectionTests
         NotificationData = [new ExtensionObject(new DataChangeNotification { MonitoredItems = [new MonitoredItemNotification { ClientHandle = 0, Value = new DataValue { Value = new Variant(value) } }] })],
     };
 
-    private static FakeUaServer Server(ConcurrentQueue<NotificationMessage> script, Dictionary<uint, NotificationMessage> retransmission, ConcurrentQueue<uint> republishAsked)
+    /// <summary>
+    /// A server that answers Publish from <paramref name="script"/>; once it is empty, with a keep-alive
+    /// every 20 ms when <paramref name="keepAliveSequence"/> is given (so that acknowledgements keep flowing).
+    /// </summary>
+    private static FakeUaServer Server(ConcurrentQueue<NotificationMessage> script, Dictionary<uint, NotificationMessage> retransmission, ConcurrentQueue<uint> republishAsked, uint? keepAliveSequence = null)
     {
         var server = new FakeUaServer();
         server.Handler = FakeUaServer.SessionHandler(0, request => request switch
         {
             CreateSubscriptionRequest => new CreateSubscriptionResponse { SubscriptionId = 11, RevisedPublishingInterval = 100, RevisedMaxKeepAliveCount = 100 },
             CreateMonitoredItemsRequest create => new CreateMonitoredItemsResponse { Results = [.. create.ItemsToCreate.Select(static (_, i) => new MonitoredItemCreateResult { MonitoredItemId = (uint)i + 1 })] },
-            PublishRequest => script.TryDequeue(out var next) ? new PublishResponse { SubscriptionId = 11, NotificationMessage = next } : null,
+            PublishRequest => script.TryDequeue(out var next) ? new PublishResponse { SubscriptionId = 11, NotificationMessage = next } : KeepAlive(keepAliveSequence),
             RepublishRequest republish => Republish(republish, retransmission, republishAsked),
             DeleteSubscriptionsRequest => new DeleteSubscriptionsResponse { Results = [new StatusCode(0)] },
             _ => null,
         });
         return server;
+    }
+
+    private static PublishResponse? KeepAlive(uint? sequence)
+    {
+        if (sequence is null)
+        {
+            return null;
+        }
+
+        Thread.Sleep(20);
+        return new PublishResponse { SubscriptionId = 11, NotificationMessage = new NotificationMessage { SequenceNumber = sequence.Value } };
     }
 
     private static IServiceResponse Republish(RepublishRequest request, Dictionary<uint, NotificationMessage> retransmission, ConcurrentQueue<uint> asked)
@@ -42,7 +57,7 @@ public sealed class ConnectionTests
     {
         var script = new ConcurrentQueue<NotificationMessage>([Message(1, 1), Message(3, 3), Message(5, 5)]);
         var asked = new ConcurrentQueue<uint>();
-        await using var server = Server(script, new Dictionary<uint, NotificationMessage> { [2] = Message(2, 2) }, asked);
+        await using var server = Server(script, new Dictionary<uint, NotificationMessage> { [2] = Message(2, 2) }, asked, keepAliveSequence: 6);
         var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = server.Url });
         var handler = new RecordingHandler();
         var subscription = connection.AddSubscription(new SubscriptionSettings(), [new MonitoredItemSpec { Node = NodeIdText.Parse("nsu=urn:plant;s=Speed") }], handler);
@@ -50,6 +65,7 @@ public sealed class ConnectionTests
 
         var run = connection.RunAsync(cts.Token);
         await ChannelTests.WaitUntil(() => handler.Values.Count >= 4);
+        await ChannelTests.WaitUntil(() => server.Requests.OfType<PublishRequest>().Any(static p => p.SubscriptionAcknowledgements.Any(static a => a.SequenceNumber == 5)));
         await cts.CancelAsync();
         await run;
 

@@ -70,6 +70,7 @@ public static class GatewayHost
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IChannelDescriptorEnricher, MachineCatalog>());
         services.AddFactoryEdgeSources(configuration);
         services.AddFactoryEdgeModbus(configuration);
+        services.AddFactoryEdgeOpcUa(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());
         return services;
     }
