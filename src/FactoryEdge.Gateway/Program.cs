@@ -37,6 +37,8 @@ public static class Program
         root.SetAction((parse, ct) => GatewayHost.RunAsync(parse.GetValue(config), ct));
 
         root.Subcommands.Add(BuildAnalyze());
+        root.Subcommands.Add(BuildTrain());
+        root.Subcommands.Add(BuildModel());
         root.Subcommands.Add(BuildDemo());
         root.Subcommands.Add(BuildBench());
         var probe = new Command("probe", "Commissioning: read a device (modbus://…) or an OPC UA server (opc.tcp://…) and print decoded values.\n" + Modbus.ModbusProbe.Usage + "\n" + OpcUa.OpcUaProbe.Usage)
@@ -70,7 +72,7 @@ public static class Program
     private static Command BuildAnalyze()
     {
         var input = new Option<string>("--input", "-i") { Description = "Recording to analyse (CSV as in docs/recordings.md, or WAV).", Required = true };
-        var model = new Option<string?>("--model") { Description = "ONNX model (not in this build yet; the statistical baseline is used)." };
+        var model = new Option<string?>("--model") { Description = "ONNX model (from 'train'): scores every window with it instead of the statistical baseline." };
         var baseline = new Option<string?>("--baseline") { Description = "A normal recording of the same machine to learn the baseline from first." };
         var machine = new Option<string?>("--machine") { Description = "Machine file (bearing, nominal rpm, ISO group/support), e.g. config/machines/cwru-drive-end.json." };
         var bearing = new Option<string?>("--bearing") { Description = "Bearing catalogue name (overrides the machine file and the recording header)." };
@@ -103,6 +105,71 @@ public static class Program
             };
             return await AnalyzeCommand.RunAsync(settings, Console.Out, Console.Error, loggerFactory, ct).ConfigureAwait(false);
         });
+        return command;
+    }
+
+    private static Command BuildTrain()
+    {
+        var input = new Option<string[]>("--input", "-i") { Description = "Normal recording(s) to learn from (CSV or WAV); repeat for several.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var output = new Option<string>("--out", "-o") { Description = "Model file to write (MODEL.onnx; the manifest goes beside it).", Required = true };
+        var window = new Option<int>("--window") { Description = "Window size (power of two, 1024–65536); must match the gateway's.", DefaultValueFactory = _ => 4096 };
+        var overlap = new Option<double>("--overlap") { Description = "Window overlap, 0–0.9.", DefaultValueFactory = _ => 0.5 };
+        var modelId = new Option<string?>("--model-id") { Description = "Model line (default: the output file name)." };
+        var version = new Option<long?>("--version") { Description = "Model version (default: seconds since 1970)." };
+        var clusters = new Option<int>("--clusters") { Description = "KMeans clusters (0 = automatic).", DefaultValueFactory = _ => 0 };
+        var holdBack = new Option<double>("--holdback") { Description = "Share of the normal windows held back for the threshold.", DefaultValueFactory = _ => 0.2 };
+        var margin = new Option<double>("--margin") { Description = "Threshold = largest held-back score × margin.", DefaultValueFactory = _ => 1.5 };
+        var features = new Option<string[]>("--feature") { Description = "Model input feature (repeat; band_* = every band). Default: amplitude, shape, band and envelope features." };
+        var bearing = new Option<string?>("--bearing") { Description = "Bearing catalogue name (overrides the recordings' headers)." };
+        var rpm = new Option<double?>("--rpm") { Description = "Nominal shaft speed in rpm (overrides the recordings' headers)." };
+        var noProgress = new Option<bool>("--no-progress") { Description = "No progress display on stderr." };
+        var command = new Command("train", "Train an anomaly model from normal recordings (same pipeline and features as live scoring) and write MODEL.onnx + manifest.")
+        {
+            input, output, window, overlap, modelId, version, clusters, holdBack, margin, features, bearing, rpm, noProgress,
+        };
+        command.SetAction((parse, ct) => Training.TrainCommand.RunAsync(
+            new Training.TrainSettings
+            {
+                Inputs = parse.GetValue(input) ?? [],
+                Out = parse.GetValue(output)!,
+                WindowSize = parse.GetValue(window),
+                Overlap = parse.GetValue(overlap),
+                ModelId = parse.GetValue(modelId),
+                Version = parse.GetValue(version),
+                Clusters = parse.GetValue(clusters),
+                HoldBack = parse.GetValue(holdBack),
+                Margin = parse.GetValue(margin),
+                Features = parse.GetValue(features) is { Length: > 0 } f ? f : null,
+                Bearing = parse.GetValue(bearing),
+                Rpm = parse.GetValue(rpm),
+                NoProgress = parse.GetValue(noProgress),
+            },
+            Console.Out, Console.Error, ct));
+        return command;
+    }
+
+    private static Command BuildModel()
+    {
+        var command = new Command("model", "Model keys and signatures: keygen, sign, verify.");
+
+        var keyOut = new Option<string>("--out", "-o") { Description = "Base name of the key files (writes NAME.key.pem and NAME.pub.pem).", Required = true };
+        var force = new Option<bool>("--force") { Description = "Overwrite existing key files." };
+        var keygen = new Command("keygen", "Create an ECDSA P-256 signing key pair.") { keyOut, force };
+        keygen.SetAction((parse, ct) => Scoring.ModelCommand.KeygenAsync(new Scoring.ModelKeygenSettings { Out = parse.GetValue(keyOut)!, Force = parse.GetValue(force) }, Console.Out, Console.Error, ct));
+
+        var key = new Option<string>("--key", "-k") { Description = "Private key (PEM) from 'model keygen'.", Required = true };
+        var signModel = new Argument<string>("MODEL") { Description = "The model (MODEL.onnx with MODEL.onnx.manifest.json beside it)." };
+        var sign = new Command("sign", "Sign a model and its manifest (writes MODEL.onnx.sig).") { key, signModel };
+        sign.SetAction((parse, ct) => Scoring.ModelCommand.SignAsync(new Scoring.ModelSignSettings { Key = parse.GetValue(key)!, Model = parse.GetValue(signModel)! }, Console.Out, Console.Error, ct));
+
+        var trusted = new Option<string[]>("--trusted", "-t") { Description = "Trusted public key (PEM); repeat for several. Without one the signature is not required." };
+        var verifyModel = new Argument<string>("MODEL") { Description = "The model to check as the gateway would." };
+        var verify = new Command("verify", "Run every load check of the gateway (hashes, signature, ONNX Runtime, self-test) and print the manifest.") { trusted, verifyModel };
+        verify.SetAction((parse, ct) => Scoring.ModelCommand.VerifyAsync(new Scoring.ModelVerifySettings { Model = parse.GetValue(verifyModel)!, TrustedKeys = parse.GetValue(trusted) ?? [] }, Console.Out, Console.Error, ct));
+
+        command.Subcommands.Add(keygen);
+        command.Subcommands.Add(sign);
+        command.Subcommands.Add(verify);
         return command;
     }
 

@@ -90,10 +90,16 @@ public sealed partial class ModelManager : BackgroundService
                 return ActivationResult.Refused(message);
             }
 
-            var result = LoadLocked(candidates[0].Path, shadow: false, allowOlder: true);
-            if (result.Accepted)
+            var result = ActivationResult.Refused("no candidate");
+            foreach (var candidate in candidates)
             {
-                LogRolledBack(_logger, modelId, candidates[0].Version);
+                // The newest older version that still verifies.
+                result = LoadLocked(candidate.Path, shadow: false, allowOlder: true);
+                if (result.Accepted)
+                {
+                    LogRolledBack(_logger, modelId, candidate.Version);
+                    break;
+                }
             }
 
             return result;
@@ -120,8 +126,9 @@ public sealed partial class ModelManager : BackgroundService
             {
                 Scan();
             }
-            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            catch (Exception ex) when (ex is not OperationCanceledException)
             {
+                // Whatever went wrong with the folder or a file, monitoring goes on with the running models.
                 LogScanFailed(_logger, Directory, ex);
             }
 

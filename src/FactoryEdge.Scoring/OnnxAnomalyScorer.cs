@@ -275,6 +275,7 @@ public sealed partial class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
         var slots = _slots;
         foreach (var slot in slots)
         {
+            slot.Count = 0; // a run that threw last time (batch left unscored by the pipeline) leaves nothing behind
             if (slot.HasControl)
             {
                 slot.ApplyControl(this);

@@ -96,11 +96,16 @@ public readonly record struct TrainingProgress(string Stage, double Fraction);
 /// <summary>A trained, exported model: the ONNX bytes and the manifest, not yet written.</summary>
 public sealed class TrainedModel
 {
-    internal TrainedModel(byte[] onnx, ModelManifest manifest, IReadOnlyList<float> calibrationScores)
+    private readonly MLContext _ml;
+    private readonly ITransformer _transformer;
+
+    internal TrainedModel(byte[] onnx, ModelManifest manifest, IReadOnlyList<float> calibrationScores, MLContext ml, ITransformer transformer)
     {
         Onnx = onnx;
         Manifest = manifest;
         CalibrationScores = calibrationScores;
+        _ml = ml;
+        _transformer = transformer;
     }
 
     public byte[] Onnx { get; }
@@ -109,6 +114,21 @@ public sealed class TrainedModel
 
     /// <summary>Scores of the held-back normal windows.</summary>
     public IReadOnlyList<float> CalibrationScores { get; }
+
+    /// <summary>
+    /// The ML.NET reference: squared distances to every centroid for raw pipeline feature vectors
+    /// (schema order), through the same pre-step. For export checks and the PredictionEngine benchmark.
+    /// </summary>
+    public float[][] ScoreWithMlNet(IEnumerable<float[]> features)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        var data = _ml.Data.LoadFromEnumerable(features.Select(f => new ModelTrainer.VectorRow { Features = ModelTrainer.PreStep(f, Manifest) }).ToList(), ModelTrainer.Schema(Manifest.Inputs.Count));
+        return [.. _transformer.Transform(data).GetColumn<float[]>("Score")];
+    }
+
+    /// <summary>An ML.NET PredictionEngine over the pre-stepped inputs (benchmark reference).</summary>
+    public PredictionEngine<ModelTrainer.VectorRow, ModelTrainer.ClusterPrediction> CreatePredictionEngine() =>
+        _ml.Model.CreatePredictionEngine<ModelTrainer.VectorRow, ModelTrainer.ClusterPrediction>(_transformer, inputSchemaDefinition: ModelTrainer.Schema(Manifest.Inputs.Count));
 
     /// <summary>Writes MODEL.onnx and MODEL.onnx.manifest.json (the manifest names the file it was saved as).</summary>
     public ModelManifest Save(string modelPath)
@@ -279,8 +299,7 @@ public static class ModelTrainer
         var clusters = options.Clusters > 0 ? options.Clusters : Math.Clamp(fit.Count / 25, 1, 4);
         clusters = Math.Min(clusters, fit.Count);
         var ml = new MLContext(options.Seed);
-        var schemaDefinition = SchemaDefinition.Create(typeof(VectorRow));
-        schemaDefinition[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        var schemaDefinition = Schema(width);
         var fitData = ml.Data.LoadFromEnumerable(fit.Select(f => new VectorRow { Features = PreStep(f, modelInputs, inputIndex) }).ToList(), schemaDefinition);
 
         // The normaliser is fitted on two synthetic rows, mean ± max(σ, floor), so that it holds exactly
@@ -369,7 +388,7 @@ public static class ModelTrainer
             ExportMaxDifference = maxDifference,
             Trainer = "FactoryEdge.Training (ML.NET 5.0.1 NormalizeMeanVariance + KMeans, OnnxConverter 0.23.1)",
         };
-        return new TrainedModel(onnx, manifest, calibrationScores);
+        return new TrainedModel(onnx, manifest, calibrationScores, ml, transformer);
     }
 
     /// <summary>Expands <c>band_*</c> and keeps the names the schema has, in schema order.</summary>
@@ -444,6 +463,28 @@ public static class ModelTrainer
         return result;
     }
 
+    internal static SchemaDefinition Schema(int width)
+    {
+        var schema = SchemaDefinition.Create(typeof(VectorRow));
+        schema[nameof(VectorRow.Features)].ColumnType = new VectorDataViewType(NumberDataViewType.Single, width);
+        return schema;
+    }
+
+    /// <summary>Pre-step of a raw feature vector (schema order) into the model's inputs.</summary>
+    public static float[] PreStep(float[] features, ModelManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(features);
+        ArgumentNullException.ThrowIfNull(manifest);
+        var row = new float[manifest.Inputs.Count];
+        for (var j = 0; j < row.Length; j++)
+        {
+            var index = manifest.FeatureSchema.ToList().IndexOf(manifest.Inputs[j].Name);
+            row[j] = FeatureTransforms.PreStep(features[index], manifest.Inputs[j]);
+        }
+
+        return row;
+    }
+
     private static float[] PreStep(float[] features, List<ModelInput> inputs, int[] index)
     {
         var row = new float[inputs.Count];
@@ -487,9 +528,20 @@ public static class ModelTrainer
         return (inputName, outputName, max);
     }
 
-    private sealed class VectorRow
+    /// <summary>ML.NET input row: the pre-stepped model inputs.</summary>
+    public sealed class VectorRow
     {
         public float[] Features { get; set; } = [];
+    }
+
+    /// <summary>ML.NET output row of the KMeans model.</summary>
+    public sealed class ClusterPrediction
+    {
+        [ColumnName("Score")]
+        public float[] Distances { get; set; } = [];
+
+        [ColumnName("PredictedLabel")]
+        public uint Cluster { get; set; }
     }
 }
 

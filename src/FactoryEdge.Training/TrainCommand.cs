@@ -168,6 +168,22 @@ public static class TrainCommand
             ColorSystem = ColorSystemSupport.Detect,
             Interactive = InteractionSupport.Detect,
         });
+        if (!console.Profile.Capabilities.Interactive)
+        {
+            // Redirected (a log, CI): plain lines at every quarter of each stage instead of redrawing a bar.
+            var next = new Dictionary<string, double>(StringComparer.Ordinal);
+            var lines = new SynchronousProgress(p =>
+            {
+                var due = next.GetValueOrDefault(p.Stage);
+                if (p.Fraction + 1e-9 >= due)
+                {
+                    stderr.WriteLine(string.Create(CultureInfo.InvariantCulture, $"train: {p.Stage} {Math.Floor(p.Fraction * 4) * 25:0} %"));
+                    next[p.Stage] = (Math.Floor(p.Fraction * 4) + 1) / 4;
+                }
+            });
+            return await ModelTrainer.TrainAsync(inputs, options, timeProvider, lines, cancellationToken).ConfigureAwait(false);
+        }
+
         TrainedModel? result = null;
         await console.Progress()
             .AutoClear(false)

@@ -46,8 +46,83 @@ public static class AnalyzeCommand
         ArgumentNullException.ThrowIfNull(stderr);
         if (settings.Model is not null)
         {
-            await stderr.WriteLineAsync($"error: --model: ONNX model scoring is not part of this build yet (it arrives with the anomaly-model work); analyze uses the statistical baseline — give a normal recording with --baseline FILE to learn from.").ConfigureAwait(false);
-            return ExitCodes.Usage;
+            // The ONNX model scores every channel; it carries its own threshold and warm-up rule.
+            if (settings.Baseline is not null || settings.WarmupWindows is not null || settings.Threshold is not null)
+            {
+                await stderr.WriteLineAsync("error: --model cannot be combined with --baseline, --warmup or --threshold (the model carries its own threshold)").ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            Recording modelInput;
+            IReadOnlyList<ChannelDescriptor> modelChannels;
+            try
+            {
+                modelInput = RecordingReader.Load(settings.Input);
+                modelChannels = Describe(modelInput, settings);
+            }
+            catch (Exception ex) when (ex is RecordingFormatException or MachineProfileException or IOException or UnauthorizedAccessException or KeyNotFoundException)
+            {
+                await stderr.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+                return ExitCodes.BadInput;
+            }
+
+            var modelOptions = new PipelineOptions { WindowSize = settings.WindowSize, Overlap = settings.Overlap, Workers = 1, SinkFullMode = SinkFullMode.Wait };
+            var modelValidation = new PipelineOptionsValidator().Validate(null, modelOptions);
+            if (modelValidation.Failed)
+            {
+                await stderr.WriteLineAsync("error: " + modelValidation.FailureMessage).ConfigureAwait(false);
+                return ExitCodes.Usage;
+            }
+
+            Scoring.OnnxAnomalyScorer onnx;
+            try
+            {
+                onnx = Scoring.ModelAnalysis.CreateScorer(settings.Model, settings.WindowSize);
+            }
+            catch (Scoring.ModelLoadException ex)
+            {
+                await stderr.WriteLineAsync("error: --model: " + ex.Message).ConfigureAwait(false);
+                return ExitCodes.BadInput;
+            }
+
+            using (onnx)
+            {
+                var modelSink = new CollectingSink();
+                SignalPipeline modelPipeline;
+                try
+                {
+                    modelPipeline = new SignalPipeline(modelOptions, modelChannels, onnx, telemetry: [modelSink], loggerFactory: loggerFactory);
+                }
+                catch (Scoring.ModelLoadException ex)
+                {
+                    // The model does not fit these channels (schema, sample rate, no bearing for its defect features).
+                    await stderr.WriteLineAsync("error: --model: " + ex.Message).ConfigureAwait(false);
+                    return ExitCodes.BadInput;
+                }
+
+                modelPipeline.Start();
+                try
+                {
+                    var modelSource = new RecordingSource(modelInput, modelChannels, new RecordingSourceOptions { Pacing = ReplayPacing.AsFastAsPossible });
+                    await modelSource.RunAsync(modelPipeline.Writers, cancellationToken).ConfigureAwait(false);
+                }
+                finally
+                {
+                    await modelPipeline.StopAsync(CancellationToken.None).ConfigureAwait(false);
+                }
+
+                if (settings.Json)
+                {
+                    WriteJson(modelSink.Results, onnx.ModelId, stdout);
+                }
+                else
+                {
+                    WriteSummary(modelInput, modelChannels, modelSink.Results, modelPipeline.GetStatistics(), stdout);
+                }
+
+                await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
+                return ExitCodes.Ok;
+            }
         }
 
         Recording recording;

@@ -1,5 +1,6 @@
 using FactoryEdge.Core;
 using FactoryEdge.Pipeline.Hosting;
+using FactoryEdge.Scoring;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -63,6 +64,7 @@ public static class GatewayHost
             .ValidateOnStart();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<GatewayOptions>, GatewayOptionsValidator>());
         services.AddFactoryEdgePipeline(configuration);
+        services.AddFactoryEdgeScoring(configuration);
         services.AddOptions<MachinesOptions>()
             .Configure(o => configuration.GetSection(MachinesOptions.SectionName).Bind(o.Machines, b => b.ErrorOnUnknownConfiguration = true))
             .ValidateOnStart();

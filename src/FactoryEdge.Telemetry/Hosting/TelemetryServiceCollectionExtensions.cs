@@ -47,10 +47,10 @@ public static class TelemetryServiceCollectionExtensions
         services.AddSingleton(sp =>
         {
             var options = sp.GetRequiredService<IOptions<TelemetryOptions>>().Value;
-            var host = sp.GetService<PipelineHostedService>();
+            // Resolved late: the pipeline's hosted service itself depends on the sinks (this service).
             return new TelemetryService(
                 options,
-                () => host?.Pipeline?.FeatureNames ?? FeatureSchema.Names(FeatureExtractorOptions.DefaultBands),
+                () => sp.GetService<PipelineHostedService>()?.Pipeline?.FeatureNames ?? FeatureSchema.Names(FeatureExtractorOptions.DefaultBands),
                 sp.GetService<TimeProvider>(),
                 sp.GetService<ILoggerFactory>());
         });
@@ -61,7 +61,7 @@ public static class TelemetryServiceCollectionExtensions
         services.AddHostedService(sp => new TelemetryHealthReporter(
             sp.GetRequiredService<TelemetryService>(),
             sp.GetRequiredService<TelemetrySink>(),
-            sp.GetService<PipelineHostedService>(),
+            () => sp.GetService<PipelineHostedService>()?.Pipeline,
             sp.GetRequiredService<IOptions<TelemetryOptions>>().Value,
             gatewayId,
             sp.GetService<TimeProvider>() ?? TimeProvider.System,

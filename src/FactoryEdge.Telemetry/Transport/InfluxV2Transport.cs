@@ -1,22 +1,24 @@
 using System.Globalization;
-using System.Text;
 using FactoryEdge.Telemetry.LineProtocol;
 using InfluxDB.Client;
 using InfluxDB.Client.Api.Domain;
+using InfluxDB.Client.Api.Service;
 using InfluxDB.Client.Core.Exceptions;
 
 namespace FactoryEdge.Telemetry.Transport;
 
 /// <summary>
 /// The InfluxDB v2 write API (<c>/api/v2/write</c>: InfluxDB 2.x, 3.x, Cloud, 1.8+ with
-/// org/bucket/token, VictoriaMetrics) through InfluxDB.Client. The body is our own line protocol,
-/// handed over as one record per batch, so the client builds no per-point objects. TLS validation
-/// comes from our HttpClient handler; gzip from the client.
+/// org/bucket/token, VictoriaMetrics) through InfluxDB.Client's generated WriteService: the body is
+/// our own line protocol as bytes (gzip-compressed here at the fastest level), so the client builds
+/// no per-point objects and no strings. Authentication, errors (with Retry-After) and the request
+/// come from the client; TLS validation from our HttpClient handler.
 /// </summary>
 internal sealed class InfluxV2Transport : IInfluxTransport
 {
     private readonly InfluxDBClient _client;
-    private readonly WriteApiAsync _write;
+    private readonly WriteService _write;
+    private readonly bool _gzip;
     private readonly string _bucket;
     private readonly string _org;
 
@@ -38,12 +40,8 @@ internal sealed class InfluxV2Transport : IInfluxTransport
         }
 
         _client = new InfluxDBClient(clientOptions);
-        if (options.Gzip)
-        {
-            _client.EnableGzip();
-        }
-
-        _write = _client.GetWriteApiAsync();
+        _gzip = options.Gzip;
+        _write = _client.CreateService<WriteService>(typeof(WriteService));
         _bucket = options.Bucket;
         _org = options.Org;
         Description = string.Create(CultureInfo.InvariantCulture, $"InfluxDB v2 {options.Url.TrimEnd('/')} org '{options.Org}' bucket '{options.Bucket}' (token from {InfluxSecrets.Source(options.TokenFile, options.TokenEnv)})");
@@ -59,8 +57,8 @@ internal sealed class InfluxV2Transport : IInfluxTransport
             span = span[..^1];
         }
 
-        // One string per batch (not per point): the client posts it as the request body.
-        var body = Encoding.UTF8.GetString(span);
+        // One array per batch (not per point).
+        var body = _gzip ? InfluxHttp.Gzip(span) : span.ToArray();
         try
         {
             var writePrecision = precision switch
@@ -70,7 +68,7 @@ internal sealed class InfluxV2Transport : IInfluxTransport
                 TimestampPrecision.Milliseconds => WritePrecision.Ms,
                 _ => WritePrecision.S,
             };
-            await _write.WriteRecordAsync(body, writePrecision, _bucket, _org, cancellationToken).ConfigureAwait(false);
+            await _write.PostWriteAsync(_org, _bucket, body, null, _gzip ? "gzip" : "identity", "text/plain; charset=utf-8", body.Length, "application/json", null, writePrecision, cancellationToken).ConfigureAwait(false);
             return WriteResult.Success();
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

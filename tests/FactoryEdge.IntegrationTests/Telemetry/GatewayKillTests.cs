@@ -92,10 +92,11 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
     private async Task CheckRuns(InfluxDbServer influx, string database, string mode, List<Run> runs, long replayed)
     {
         var series = await influx.SelectAsync("SELECT \"window\" FROM fe_window GROUP BY machine", database);
-        var stored = await influx.SelectAsync("SELECT alert_id FROM fe_alert", database);
-        var storedAlerts = stored.SelectMany(s => s.Rows).Select(r => r["alert_id"].GetString()!).ToHashSet();
+        var stored = await influx.SelectAsync("SELECT alert_id FROM fe_alert GROUP BY state", database);
+        var storedAlerts = stored.SelectMany(s => s.Rows.Select(r => (Id: r["alert_id"].GetString()!, State: s.Tags["state"]))).ToHashSet();
         var hop = TimeSpan.FromSeconds(1 / WindowsPerSecond);
         long points = 0, lostAtKills = 0, spooledAlerts = 0;
+        var alertIds = new HashSet<string>();
         double worstTailSeconds = 0;
         var tailBound = mode == "Durable"
             ? TimeSpan.FromSeconds(1.0)
@@ -109,6 +110,11 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
             {
                 var inRun = s.Rows.Select(row => (Time: row["time"].GetInt64(), Window: row["window"].GetInt64()))
                     .Where(p => p.Time >= from && p.Time < to).OrderBy(p => p.Time).ToList();
+                if (r == runs.Count - 1 && inRun.Count == 0)
+                {
+                    continue; // the clean last run was stopped as soon as the backlog had drained
+                }
+
                 Assert.True(inRun.Count > 0, $"run {r}: no windows of {s.Tags["machine"]} at all");
                 // Contiguous from window 0: nothing lost in the middle, nothing stored twice.
                 Assert.Equal(Enumerable.Range(0, inRun.Count).Select(i => (long)i), inRun.Select(p => p.Window));
@@ -126,7 +132,9 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
             foreach (Match m in SpooledAlert().Matches(run.Output))
             {
                 spooledAlerts++;
-                Assert.True(storedAlerts.Contains(m.Groups[1].Value), $"run {r}: alert {m.Groups[1].Value} was spooled but is not in InfluxDB");
+                alertIds.Add(m.Groups[1].Value);
+                var key = (m.Groups[1].Value, m.Groups[2].Value.ToLowerInvariant());
+                Assert.True(storedAlerts.Contains(key), $"run {r}: alert event {key} was spooled but is not in InfluxDB");
             }
         }
 
@@ -134,7 +142,7 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
         var channels = series.Count;
         Assert.True(lostAtKills <= (long)MemoryBufferLines * (runs.Count - 1), "write-behind loss beyond the memory window");
         output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"{mode}: {runs.Count - 1} SIGKILLs + 1 clean run, {channels} channels: {points} windows read back, contiguous per run; {spooledAlerts} alerts spooled, all {storedAlerts.Count} found; points replayed from the spool at restarts {replayed}; estimated windows lost at kills {lostAtKills} (worst tail {worstTailSeconds:0.00} s, bound {tailBound.TotalSeconds:0.0} s)"));
+            $"{mode}: {runs.Count - 1} SIGKILLs + 1 clean run, {channels} channels: {points} windows read back, contiguous per run; {spooledAlerts} alert events ({alertIds.Count} alerts) logged as spooled, all found in InfluxDB ({storedAlerts.Count} stored); points replayed from the spool at restarts {replayed}; estimated windows lost at kills {lostAtKills} (worst tail {worstTailSeconds:0.00} s, bound {tailBound.TotalSeconds:0.0} s)"));
     }
 
     private static string Config(string mode, string url, string database, string spool) => string.Create(CultureInfo.InvariantCulture, $$"""
@@ -252,7 +260,7 @@ public sealed partial class GatewayKillTests(ITestOutputHelper output)
         return (long)cmd.ExecuteScalar()!;
     }
 
-    [GeneratedRegex(@"Alert ([0-9a-f]{32}) \w+ on \S+ spooled")]
+    [GeneratedRegex(@"Alert ([0-9a-f]{32}) (\w+) on \S+ spooled")]
     private static partial Regex SpooledAlert();
 
     [GeneratedRegex(@"holds (\d+) points \(\d+ alerts\) from before")]

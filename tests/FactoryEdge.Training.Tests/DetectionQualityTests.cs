@@ -1,0 +1,198 @@
+using System.Globalization;
+using FactoryEdge.Core;
+using FactoryEdge.Recordings;
+using FactoryEdge.Scoring;
+using FactoryEdge.Simulation;
+using FactoryEdge.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace FactoryEdge.Training.Tests;
+
+/// <summary>
+/// Detection quality of the trained model, the way an engineer evaluates one (train, then analyze):
+/// windows flagged per fault type, false alarms on unseen normal data, diagnosed defect type. The
+/// numbers are printed (dotnet test --logger "console;verbosity=detailed") and documented in docs/models.md.
+/// </summary>
+[Trait("Category", "Quality")]
+public sealed class DetectionQualityTests(ITestOutputHelper output)
+{
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    [CwruFact]
+    public async Task Cwru_TrainOnFirstPartOfNormal_FlagsInnerAndOuterRaceAndNoHeldOutNormal()
+    {
+        var normal = RecordingReader.Load(TestData.Cwru(TestData.Normal));
+        var split = (long)(normal.SampleCount * 0.6);
+        var trained = await ModelTrainer.TrainAsync(
+            [new TrainingInput(normal, TestData.Normal, "-") { EndSample = split }],
+            new ModelTrainingOptions { ModelId = "cwru", Version = 1 }, TimeProvider.System);
+        using var dir = new TempDirectory();
+        var path = trained.Save(dir.File("cwru.onnx")) is { } m ? dir.File(m.ModelFile) : throw new InvalidOperationException();
+        output.WriteLine(string.Create(Inv, $"trained on {trained.Manifest.TrainingWindows} windows (+{trained.Manifest.Calibration!.Windows} held back) of the first 60 % of the normal record; threshold {trained.Manifest.Threshold:0.00}"));
+
+        var normalTest = (await ScoreAsync(path, normal)).Where(r => r.FirstSampleIndex >= split).ToList();
+        var inner = await ScoreAsync(path, RecordingReader.Load(TestData.Cwru(TestData.InnerRace)));
+        var outer = await ScoreAsync(path, RecordingReader.Load(TestData.Cwru(TestData.OuterRace)));
+        var ball = await ScoreAsync(path, RecordingReader.Load(TestData.Cwru(TestData.Ball)));
+        var rows = new[] { ("normal (last 40 %)", normalTest, DefectType.Unknown), ("inner race 0.007\"", inner, DefectType.InnerRace), ("outer race 0.007\" @6", outer, DefectType.OuterRace), ("ball 0.007\"", ball, DefectType.Ball) };
+        var stats = new Dictionary<string, (double Flagged, double Diagnosed)>();
+        foreach (var (name, results, expected) in rows)
+        {
+            var (flagged, diagnosed, summary) = Summarise(trained.Manifest, results, expected);
+            stats[name] = (flagged, diagnosed);
+            output.WriteLine($"{name}: {summary}");
+        }
+
+        Assert.True(normalTest.Count >= 40);
+        Assert.Equal(0, stats["normal (last 40 %)"].Flagged);
+        Assert.True(stats["inner race 0.007\""].Flagged >= 0.99);
+        Assert.True(stats["outer race 0.007\" @6"].Flagged >= 0.99);
+        Assert.True(stats["inner race 0.007\""].Diagnosed >= 0.95);
+        Assert.True(stats["outer race 0.007\" @6"].Diagnosed >= 0.95);
+
+        // Ball: reported, not required (no clear BSF line in this record).
+        Assert.True(stats["ball 0.007\""].Flagged >= 0.9);
+    }
+
+    [Fact]
+    public async Task Generator_SpeedAndLoadVarying_FalseAlarmsBelow1e3On3000NormalWindows_FaultsFlaggedAndDiagnosed()
+    {
+        // Train on 8 machines-runs of 25 s at random speeds 27–33 Hz and loads 0.8–1.25.
+        var trained = await TestModels.TrainGeneratorAsync("generator", count: 8, seconds: 25, seed: 100);
+        using var dir = new TempDirectory();
+        var path = TestModels.Write(trained, dir.Path, "generator");
+        output.WriteLine(string.Create(Inv, $"trained on {trained.Manifest.TrainingWindows} windows (+{trained.Manifest.Calibration!.Windows} held back), {trained.Manifest.Clusters} clusters, threshold {trained.Manifest.Threshold:0.00}"));
+
+        // Unseen normal runs (other seeds, speeds, loads).
+        var random = new Random(7);
+        long normalWindows = 0, falseAlarms = 0;
+        for (var i = 0; i < 12; i++)
+        {
+            var results = await ScoreAsync(path, TestModels.Machine(500 + i, 27 + (6 * random.NextDouble()), 0.8 + (0.45 * random.NextDouble()), 25));
+            normalWindows += results.Count;
+            falseAlarms += results.Count(r => r.Anomalous);
+        }
+
+        output.WriteLine(string.Create(Inv, $"normal: {falseAlarms} false alarms in {normalWindows} unseen windows ({(double)falseAlarms / normalWindows:E1} per window)"));
+        Assert.True(normalWindows >= 3000);
+        Assert.True((double)falseAlarms / normalWindows <= 1e-3);
+
+        foreach (var fault in new[] { FaultType.OuterRace, FaultType.InnerRace, FaultType.Ball, FaultType.Imbalance, FaultType.Misalignment, FaultType.Looseness })
+        {
+            foreach (var severity in new[] { 1.0, 0.3 })
+            {
+                var results = new List<WindowResult>();
+                for (var i = 0; i < 2; i++)
+                {
+                    results.AddRange(await ScoreAsync(path, TestModels.Machine(900 + i, 27 + (6 * random.NextDouble()), 0.8 + (0.45 * random.NextDouble()), 8, fault, severity)));
+                }
+
+                var expected = Enum.Parse<DefectType>(fault.ToString());
+                var (flagged, diagnosed, summary) = Summarise(trained.Manifest, results, expected);
+                output.WriteLine(string.Create(Inv, $"{fault} severity {severity}: {summary}"));
+                Assert.True(flagged >= 0.99, $"{fault} {severity}: {summary}");
+                Assert.True(diagnosed >= 0.95, $"{fault} {severity}: {summary}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// Incipient faults: generator bearing impacts (outer race at BPFO; inner race at BPFI with
+    /// load-zone modulation) through a resonance of 2–6 kHz, added to the real CWRU normal record at
+    /// −20 … 0 dB (fault RMS / background RMS). Reports the weakest level with ≥ 90 % of windows
+    /// flagged; the model's false alarms on the same clean windows are 0 (previous test).
+    /// </summary>
+    [CwruFact]
+    public async Task Incipient_GeneratorImpactsInRealNormalRecord_WeakestDetectedLevelReported()
+    {
+        var normal = RecordingReader.Load(TestData.Cwru(TestData.Normal));
+        var split = (long)(normal.SampleCount * 0.6);
+        var trained = await ModelTrainer.TrainAsync([new TrainingInput(normal, TestData.Normal, "-") { EndSample = split }], new ModelTrainingOptions { ModelId = "cwru", Version = 1 }, TimeProvider.System);
+        using var dir = new TempDirectory();
+        var path = TestModels.Write(trained, dir.Path, "cwru");
+        var background = normal.Channels[0].Samples.ToArray();
+        var backgroundRms = Rms(background);
+        var worst = double.NegativeInfinity;
+        foreach (var fault in new[] { FaultType.OuterRace, FaultType.InnerRace })
+        {
+            foreach (var resonance in new[] { 2000.0, 4000, 6000 })
+            {
+                foreach (var damping in new[] { 0.02, 0.06 })
+                {
+                    var impacts = new float[background.Length];
+                    new MachineSignalGenerator(new MachineSignalOptions
+                    {
+                        SampleRateHz = normal.SampleRateHz,
+                        ShaftHz = normal.NominalShaftHz,
+                        OneXAmplitudeG = 0,
+                        TwoXAmplitudeG = 0,
+                        NoiseRmsG = 0,
+                        ResonanceNoiseRmsG = 0,
+                        ResonanceHz = resonance,
+                        ResonanceDampingRatio = damping,
+                        Seed = 3,
+                        Faults = [new MachineFault(fault)],
+                    }).Generate(impacts);
+                    var impactRms = Rms(impacts);
+                    var weakest = double.NaN;
+                    var line = new List<string>();
+                    foreach (var db in new[] { 0.0, -5, -10, -15, -20 })
+                    {
+                        var gain = (float)(backgroundRms * Math.Pow(10, db / 20) / impactRms);
+                        var mixed = new float[background.Length];
+                        for (var i = 0; i < mixed.Length; i++)
+                        {
+                            mixed[i] = background[i] + (gain * impacts[i]);
+                        }
+
+                        var recording = new Recording("mixed.csv", normal.SampleRateHz, [new RecordingChannel("accel", "x", SignalUnit.G, mixed)], normal.Metadata)
+                        {
+                            Bearing = normal.Bearing,
+                            NominalShaftHz = normal.NominalShaftHz,
+                        };
+                        var results = (await ScoreAsync(path, recording)).Where(r => r.FirstSampleIndex >= split).ToList();
+                        var share = (double)results.Count(r => r.Anomalous) / results.Count;
+                        line.Add(string.Create(Inv, $"{db} dB {share:P0}"));
+                        if (share >= 0.9)
+                        {
+                            weakest = db;
+                        }
+                    }
+
+                    output.WriteLine(string.Create(Inv, $"{fault}, resonance {resonance} Hz, ζ {damping}: weakest level ≥ 90 % flagged {weakest} dB ({string.Join(", ", line)})"));
+                    Assert.False(double.IsNaN(weakest), $"{fault} at {resonance} Hz not detected even at 0 dB");
+                    worst = Math.Max(worst, weakest);
+                }
+            }
+        }
+
+        // Measured: −5 dB or better at every resonance (the issue's −20 dB goal needs the signal-side work in docs/models.md).
+        Assert.True(worst <= -5, $"weakest detected level {worst} dB");
+    }
+
+    private static async Task<List<WindowResult>> ScoreAsync(string modelPath, Recording recording)
+    {
+        using var scorer = ModelAnalysis.CreateScorer(modelPath, 4096);
+        var results = await FeatureReplay.RunAsync(recording, FeatureReplay.Describe(recording), 4096, 0.5, scorer);
+        return [.. results.Where(r => !r.WarmingUp && float.IsFinite(r.Score))];
+    }
+
+    /// <summary>Share of windows flagged; share of the flagged, diagnosable windows diagnosed as expected.</summary>
+    private static (double Flagged, double Diagnosed, string Summary) Summarise(ModelManifest manifest, List<WindowResult> results, DefectType expected)
+    {
+        var flagged = results.Where(r => r.Anomalous).ToList();
+        var diagnoses = flagged.Select(r => FaultDiagnoser.Diagnose(manifest, manifest.FeatureSchema, r.Features)).ToList();
+        var diagnosable = diagnoses.Where(d => d.Defect != DefectType.Unknown).ToList();
+        var correct = diagnosable.Count(d => d.Defect == expected);
+        var flaggedShare = results.Count == 0 ? 0 : (double)flagged.Count / results.Count;
+        var diagnosedShare = diagnosable.Count == 0 ? 0 : (double)correct / diagnosable.Count;
+        var breakdown = string.Join(", ", diagnoses.GroupBy(d => d.Defect).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}"));
+        return (flaggedShare, diagnosedShare, string.Create(Inv, $"{flagged.Count}/{results.Count} windows flagged ({flaggedShare:P1}); diagnosis correct on {correct}/{diagnosable.Count} diagnosable flagged windows ({diagnosedShare:P1}) [{breakdown}]"));
+    }
+
+    private static double Rms(float[] x)
+    {
+        var mean = x.Average(v => (double)v);
+        return Math.Sqrt(x.Sum(v => (v - mean) * (v - mean)) / x.Length);
+    }
+}
