@@ -154,6 +154,16 @@ public sealed class CliTests : IAsyncLifetime
     }
 
     [Fact]
+    public void ResolveSpoolPath_OptionThenConfigFileThenDefault()
+    {
+        var config = _dir.File("gateway.json");
+        File.WriteAllText(config, "{ // comments allowed\n \"FactoryEdge\": { \"Telemetry\": { \"Spool\": { \"Path\": \"/srv/fe/t.db\" } } } }");
+        Assert.Equal("/data/x.db", TelemetryCommands.ResolveSpoolPath("/data/x.db", config));
+        Assert.Equal("/srv/fe/t.db", TelemetryCommands.ResolveSpoolPath(null, config));
+        Assert.Equal(Path.GetFullPath(new SpoolOptions().ResolvePath()), TelemetryCommands.ResolveSpoolPath(null, _dir.File("missing.json")));
+    }
+
+    [Fact]
     public void InfluxOverrides_DemoOptions_MapToConfigurationKeys()
     {
         var v1 = TelemetryCommands.InfluxOverrides("http://h:8086", "v1", database: "plant").ToDictionary();

@@ -12,7 +12,7 @@ namespace FactoryEdge.Telemetry.Cli;
 /// <summary>Settings of <c>factoryedge telemetry tail</c>.</summary>
 public sealed record TelemetryTailSettings
 {
-    /// <summary>Spool file (null: the configured or default one, see <see cref="TelemetryCommands.ResolveSpoolPath"/>).</summary>
+    /// <summary>Spool file (null: the configured or default one, see <see cref="TelemetryCommands.ResolveSpoolPath(string, string)"/>).</summary>
     public string? SpoolPath { get; init; }
 
     /// <summary>Only this machine (the <c>machine</c> tag).</summary>
@@ -87,6 +87,28 @@ public static class TelemetryCommands
     {
         var path = configuration?[TelemetryOptions.SectionName + ":Spool:Path"];
         return new SpoolOptions { Path = path ?? "" }.ResolvePath();
+    }
+
+    /// <summary>
+    /// The store the CLI verbs read: <paramref name="spoolOption"/> (<c>--spool</c>) when given, else
+    /// <c>FactoryEdge:Telemetry:Spool:Path</c> of <paramref name="configFile"/> (JSON with comments;
+    /// <c>FACTORYEDGE__</c> environment variables override it, as for <c>run</c>), else the default location.
+    /// </summary>
+    public static string ResolveSpoolPath(string? spoolOption, string? configFile)
+    {
+        if (!string.IsNullOrWhiteSpace(spoolOption))
+        {
+            return Path.GetFullPath(spoolOption);
+        }
+
+        var builder = new ConfigurationBuilder();
+        if (!string.IsNullOrWhiteSpace(configFile) && File.Exists(configFile))
+        {
+            builder.AddJsonFile(Path.GetFullPath(configFile), optional: true, reloadOnChange: false);
+        }
+
+        builder.AddEnvironmentVariables("FACTORYEDGE__");
+        return ResolveSpoolPath(builder.Build());
     }
 
     /// <summary>

@@ -8,6 +8,7 @@ namespace FactoryEdge.IntegrationTests.Telemetry;
 
 /// <summary>The server goes away under load and comes back: nothing lost, order kept; and the spool-full policy.</summary>
 [Trait("Category", "Integration")]
+[Collection(TelemetrySerialCollection.Name)]
 public sealed class TelemetryOutageTests(ITestOutputHelper output)
 {
     private sealed record OutagePlan(int Channels, int WindowsPerSecond, TimeSpan Before, TimeSpan Outage, TimeSpan After);

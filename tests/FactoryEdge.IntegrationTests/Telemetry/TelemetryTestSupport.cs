@@ -113,3 +113,13 @@ internal static class Synthetic
         }
     }
 }
+
+/// <summary>
+/// Tests that run servers and gateways in real time (outages, SIGKILL cycles) run alone, not beside
+/// the other integration tests, so that their timing bounds do not depend on what else shares the cores.
+/// </summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class TelemetrySerialCollection
+{
+    public const string Name = "Telemetry real-time (serial)";
+}

@@ -136,12 +136,16 @@ async function main() {
         scalarNodes.push(ns.addVariable({ componentOf: scalarsFolder, browseName: name, nodeId: "s=" + name, dataType: "Double", minimumSamplingInterval: 0, value: { dataType: opcua.DataType.Double, value: i } }));
     }
 
+    // Like an acquisition device, the waveform is stamped by its sample clock (start + sequence × block
+    // duration), not by when the timer happened to fire: a loaded machine delays the timer, not the clock.
+    const clockStart = Date.now();
     const tick = () => {
         sequence++;
         const now = new Date();
+        const blockTime = new Date(clockStart + sequence * o.interval);
         fillWaveform();
         const options = { sourceTimestamp: now, serverTimestamp: now, statusCode: opcua.StatusCodes.Good };
-        waveformNode.setValueFromSource({ dataType: opcua.DataType.Float, arrayType: opcua.VariantArrayType.Array, value: Float32Array.from(waveform) }, opcua.StatusCodes.Good, now);
+        waveformNode.setValueFromSource({ dataType: opcua.DataType.Float, arrayType: opcua.VariantArrayType.Array, value: Float32Array.from(waveform) }, opcua.StatusCodes.Good, blockTime);
         sequenceNode.setValueFromSource({ dataType: opcua.DataType.UInt32, value: sequence }, opcua.StatusCodes.Good, now);
         speedNode.setValueFromSource({ dataType: opcua.DataType.Double, value: 1480 + (sequence % 20) }, opcua.StatusCodes.Good, now);
         doubleNode.setValueFromSource({ dataType: opcua.DataType.Double, value: sequence * 0.5 }, opcua.StatusCodes.Good, now);
