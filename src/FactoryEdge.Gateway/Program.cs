@@ -41,6 +41,7 @@ public static class Program
         root.Subcommands.Add(BuildModel());
         root.Subcommands.Add(BuildDemo());
         root.Subcommands.Add(BuildBench());
+        root.Subcommands.Add(BuildTelemetry());
         var probe = new Command("probe", "Commissioning: read a device (modbus://…) or an OPC UA server (opc.tcp://…) and print decoded values.\n" + Modbus.ModbusProbe.Usage + "\n" + OpcUa.OpcUaProbe.Usage)
         {
             TreatUnmatchedTokensAsErrors = false,
@@ -177,12 +178,104 @@ public static class Program
     {
         var duration = new Option<double?>("--duration") { Description = "Seconds to run (default: until Ctrl+C)." };
         var faultAt = new Option<double>("--fault-at") { Description = "Seconds until the faulty machine's fault starts.", DefaultValueFactory = _ => 20 };
+        var influx = new Option<string?>("--influx") { Description = "Write telemetry to this InfluxDB URL instead of the embedded store." };
+        var influxApi = new Option<string?>("--influx-api") { Description = "v2 (InfluxDB 2.x/3.x/Cloud, 1.8+) or v1 (/write, InfluxDB 1.x)." };
+        var influxBucket = new Option<string?>("--influx-bucket") { Description = "Bucket (v2)." };
+        var influxDb = new Option<string?>("--influx-db") { Description = "Database (v1)." };
         var command = new Command("demo", "The gateway with three simulated machines; one develops a bearing fault after ~20 s. Needs no external service.")
         {
-            duration, faultAt,
+            duration, faultAt, influx, influxApi, influxBucket, influxDb,
         };
-        command.SetAction((parse, ct) => DemoCommand.RunAsync(parse.GetValue(duration), parse.GetValue(faultAt), Console.Out, ct));
+        command.SetAction((parse, ct) => DemoCommand.RunAsync(
+            parse.GetValue(duration),
+            parse.GetValue(faultAt),
+            Console.Out,
+            ct,
+            parse.GetValue(influx) is { Length: > 0 } url
+                ? Telemetry.Cli.TelemetryCommands.InfluxOverrides(url, parse.GetValue(influxApi), parse.GetValue(influxBucket), parse.GetValue(influxDb))
+                : null));
         return command;
+    }
+
+    private static Command BuildTelemetry()
+    {
+        var telemetry = new Command("telemetry", "Read the telemetry kept on this gateway (the embedded store / spool): tail, query, status.");
+
+        Option<string?> Config() => new("--config") { Description = "Gateway configuration file (to find the store), as for 'run'." };
+        Option<string?> Spool() => new("--spool") { Description = "The store file itself (overrides the configuration)." };
+        string Path(ParseResult p, Option<string?> spool, Option<string?> config) =>
+            Telemetry.Cli.TelemetryCommands.ResolveSpoolPath(p.GetValue(spool), GatewayHost.ResolveConfigPath(p.GetValue(config)));
+
+        {
+            var config = Config();
+            var spool = Spool();
+            var machine = new Option<string?>("--machine") { Description = "Only this machine (name or site/line/machine)." };
+            var measurement = new Option<string?>("--measurement") { Description = "Only this measurement (see docs/telemetry.md)." };
+            var count = new Option<int>("--count", "-n") { Description = "Records to show.", DefaultValueFactory = _ => 20 };
+            var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing new records until Ctrl+C." };
+            var format = new Option<string>("--format") { Description = "table, csv, json or lp (line protocol).", DefaultValueFactory = _ => "table" };
+            var tail = new Command("tail", "The newest records.") { config, spool, machine, measurement, count, follow, format };
+            tail.SetAction((p, ct) => Telemetry.Cli.TelemetryCommands.TailAsync(
+                new Telemetry.Cli.TelemetryTailSettings
+                {
+                    SpoolPath = Path(p, spool, config),
+                    Machine = p.GetValue(machine),
+                    Measurement = p.GetValue(measurement),
+                    Count = p.GetValue(count),
+                    Follow = p.GetValue(follow),
+                    Format = p.GetValue(format)!,
+                },
+                Console.Out,
+                Console.Error,
+                ct));
+            telemetry.Subcommands.Add(tail);
+        }
+
+        {
+            var config = Config();
+            var spool = Spool();
+            var measurement = new Option<string>("--measurement") { Description = "Measurement.", DefaultValueFactory = _ => Telemetry.LineProtocol.TelemetrySchema.WindowMeasurement };
+            var machine = new Option<string?>("--machine") { Description = "Machine (name or site/line/machine)." };
+            var sensor = new Option<string?>("--sensor") { Description = "Sensor." };
+            var axis = new Option<string?>("--axis") { Description = "Axis." };
+            var field = new Option<string[]>("--field") { Description = "Field to show (repeatable; * for all).", AllowMultipleArgumentsPerToken = false };
+            var since = new Option<string?>("--since") { Description = "From (ISO time, or 90s/15m/2h/7d ago)." };
+            var until = new Option<string?>("--until") { Description = "Until (ISO time, or 90s/15m/2h/7d ago)." };
+            var limit = new Option<int>("--limit") { Description = "At most this many records.", DefaultValueFactory = _ => 1000 };
+            var format = new Option<string>("--format") { Description = "table, csv, json or lp.", DefaultValueFactory = _ => "table" };
+            var quarantine = new Option<bool>("--quarantine") { Description = "Show the batches the server rejected instead." };
+            var query = new Command("query", "Records by measurement, machine, time range and fields.") { config, spool, measurement, machine, sensor, axis, field, since, until, limit, format, quarantine };
+            query.SetAction((p, ct) => Telemetry.Cli.TelemetryCommands.QueryAsync(
+                new Telemetry.Cli.TelemetryQuerySettings
+                {
+                    SpoolPath = Path(p, spool, config),
+                    Measurement = p.GetValue(measurement)!,
+                    Machine = p.GetValue(machine),
+                    Sensor = p.GetValue(sensor),
+                    Axis = p.GetValue(axis),
+                    Fields = p.GetValue(field) ?? [],
+                    Since = p.GetValue(since),
+                    Until = p.GetValue(until),
+                    Limit = p.GetValue(limit),
+                    Format = p.GetValue(format)!,
+                    Quarantine = p.GetValue(quarantine),
+                },
+                Console.Out,
+                Console.Error,
+                TimeProvider.System,
+                ct));
+            telemetry.Subcommands.Add(query);
+        }
+
+        {
+            var config = Config();
+            var spool = Spool();
+            var status = new Command("status", "Depth, oldest record, quarantine and size of the store.") { config, spool };
+            status.SetAction((p, ct) => Telemetry.Cli.TelemetryCommands.StatusAsync(Path(p, spool, config), Console.Out, Console.Error, TimeProvider.System, ct));
+            telemetry.Subcommands.Add(status);
+        }
+
+        return telemetry;
     }
 
     private static Command BuildBench()

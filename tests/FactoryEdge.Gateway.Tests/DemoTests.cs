@@ -10,7 +10,8 @@ public sealed class DemoTests
     public async Task Demo_FaultAt12Seconds_AlertsOnFaultyMachineWithin10SecondsAndNotOnHealthyOnes()
     {
         var stdout = new StringWriter(CultureInfo.InvariantCulture);
-        var code = await DemoCommand.RunAsync(durationSeconds: 24, faultAtSeconds: 12, stdout, CancellationToken.None);
+        var store = Path.Combine(Path.GetTempPath(), $"fe-demo-{Guid.NewGuid():N}.db");
+        var code = await DemoCommand.RunAsync(durationSeconds: 24, faultAtSeconds: 12, stdout, CancellationToken.None, [new("FactoryEdge:Telemetry:Spool:Path", store)]);
         var text = stdout.ToString();
         Assert.Equal(0, code);
         var alertLines = text.Split('\n').Where(l => l.Contains("ALERT Raised", StringComparison.Ordinal)).ToList();
@@ -19,5 +20,16 @@ public sealed class DemoTests
         var summary = text.Split('\n').Single(l => l.TrimStart().StartsWith(DemoCommand.FaultyMachine, StringComparison.Ordinal));
         var after = double.Parse(summary.Split("first alert ")[1].Split(' ')[0], CultureInfo.InvariantCulture);
         Assert.InRange(after, 0, 10);
+
+        // Telemetry went to the embedded store by default: windows and the alert are there.
+        Assert.Contains(store, text, StringComparison.Ordinal);
+        var tail = new StringWriter(CultureInfo.InvariantCulture);
+        var tailCode = await Telemetry.Cli.TelemetryCommands.TailAsync(new Telemetry.Cli.TelemetryTailSettings { SpoolPath = store, Machine = DemoCommand.FaultyMachine, Count = 5 }, tail, TextWriter.Null, CancellationToken.None);
+        Assert.Equal(0, tailCode);
+        Assert.Contains(DemoCommand.FaultyMachine, tail.ToString(), StringComparison.Ordinal);
+        foreach (var file in Directory.GetFiles(Path.GetDirectoryName(store)!, Path.GetFileName(store) + "*"))
+        {
+            File.Delete(file);
+        }
     }
 }

@@ -28,6 +28,7 @@ public sealed class RunHostTests
                 {
                   "FactoryEdge": {
                     "Gateway": { "Site": "plant-a", "Line": "l2" },
+                    "Telemetry": { "Spool": { "Path": "{{Path.Combine(dir.FullName, "telemetry.db")}}" } },
                     "Sources": { "Recordings": [ { "Path": "{{csv}}", "Machine": "pump-7", "MachineFile": "{{machine}}", "Speed": 5, "Loop": false } ] }
                   }
                 }

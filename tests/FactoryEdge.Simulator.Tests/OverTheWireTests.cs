@@ -28,6 +28,7 @@ public sealed class OverTheWireTests
         var overrides = new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Warning",
+            ["FactoryEdge:Telemetry:Spool:Path"] = Path.Combine(Path.GetTempPath(), $"fe-otw-{Guid.NewGuid():N}.db"),
             [device + "Name"] = "sim",
             [device + "Host"] = "127.0.0.1",
             [device + "Port"] = sim.Port.ToString(CultureInfo.InvariantCulture),

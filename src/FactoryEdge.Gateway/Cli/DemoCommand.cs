@@ -23,7 +23,8 @@ public static class DemoCommand
         new() { Machine = FaultyMachine, ShaftRpm = 1780, Fault = "OuterRace", FaultOnsetSeconds = faultAtSeconds, FaultRampSeconds = 6, FaultSeverity = 1.0, Seed = 33 },
     ];
 
-    public static async Task<int> RunAsync(double? durationSeconds, double faultAtSeconds, TextWriter stdout, CancellationToken cancellationToken)
+    /// <summary>Runs the demo; <paramref name="extraOverrides"/> adds configuration keys on top of the demo's own (an InfluxDB to write to, a store path).</summary>
+    public static async Task<int> RunAsync(double? durationSeconds, double faultAtSeconds, TextWriter stdout, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? extraOverrides = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         if (durationSeconds is { } d && !(d > 0))
@@ -56,6 +57,11 @@ public static class DemoCommand
             overrides[key + "FaultRampSeconds"] = m.FaultRampSeconds.ToString(CultureInfo.InvariantCulture);
             overrides[key + "FaultSeverity"] = m.FaultSeverity.ToString(CultureInfo.InvariantCulture);
             overrides[key + "Seed"] = m.Seed.ToString(CultureInfo.InvariantCulture);
+        }
+
+        foreach (var (key, value) in extraOverrides ?? [])
+        {
+            overrides[key] = value;
         }
 
         var console = new ConsoleAlertNotifier(stdout, TimeProvider.System);
@@ -102,6 +108,12 @@ public static class DemoCommand
         {
             stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  latency window complete → alert stage: p50 {pipeline.CompleteToDispatched.Percentile(0.5):0} µs, p99 {pipeline.CompleteToDispatched.Percentile(0.99):0} µs"));
         }
+
+        var configuration = host.Services.GetRequiredService<Microsoft.Extensions.Configuration.IConfiguration>();
+        var store = Telemetry.Cli.TelemetryCommands.ResolveSpoolPath(configuration);
+        stdout.WriteLine(string.IsNullOrEmpty(configuration["FactoryEdge:Telemetry:Influx:Url"])
+            ? $"  telemetry kept in the embedded store {store}: factoryedge telemetry tail --spool {store}"
+            : $"  telemetry written to {configuration["FactoryEdge:Telemetry:Influx:Url"]} (spool {store})");
 
         return ExitCodes.Ok;
     }

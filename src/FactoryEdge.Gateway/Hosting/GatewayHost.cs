@@ -73,6 +73,7 @@ public static class GatewayHost
         services.AddFactoryEdgeSources(configuration);
         services.AddFactoryEdgeModbus(configuration);
         services.AddFactoryEdgeOpcUa(configuration);
+        services.AddFactoryEdgeTelemetry(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());
         return services;
     }
