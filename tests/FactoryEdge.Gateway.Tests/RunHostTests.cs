@@ -28,6 +28,7 @@ public sealed class RunHostTests
                 {
                   "FactoryEdge": {
                     "Gateway": { "Site": "plant-a", "Line": "l2" },
+                    "Pipeline": { "RingSeconds": 10 },
                     "Telemetry": { "Spool": { "Path": "{{Path.Combine(dir.FullName, "telemetry.db")}}" } },
                     "Sources": { "Recordings": [ { "Path": "{{csv}}", "Machine": "pump-7", "MachineFile": "{{machine}}", "Speed": 5, "Loop": false } ] }
                   }
@@ -46,7 +47,8 @@ public sealed class RunHostTests
             }
 
             await host.StopAsync();
-            Assert.Equal(expected, pipeline.WindowsProcessed);
+            var stats = pipeline.GetStatistics();
+            Assert.True(expected == pipeline.WindowsProcessed, $"{pipeline.WindowsProcessed} of {expected} windows; {stats.Channels[0]}");
             var channel = Assert.Single(pipeline.Channels);
             Assert.Equal("plant-a/l2/pump-7", channel.Id.MachineKey);
             Assert.Equal("SKF 6205-2RS JEM", channel.Bearing?.Name);
