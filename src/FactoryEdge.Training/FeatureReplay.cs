@@ -36,15 +36,30 @@ public static class FeatureReplay
         ILoggerFactory? loggerFactory = null,
         CancellationToken cancellationToken = default)
     {
+        var options = new PipelineOptions { WindowSize = windowSize, Overlap = overlap };
+        var (results, _) = await RunWithStatisticsAsync(recording, channels, options, scorer, onWindow, loggerFactory, cancellationToken).ConfigureAwait(false);
+        return results;
+    }
+
+    /// <summary>
+    /// Replays <paramref name="recording"/> through a pipeline with <paramref name="options"/> (made
+    /// lossless: one worker, sinks that wait) and returns every result and the pipeline's counters.
+    /// Throws what the scorer's <see cref="IAnomalyScorer.Initialize"/> throws for channels it cannot score.
+    /// </summary>
+    public static async Task<(IReadOnlyList<WindowResult> Results, PipelineStatistics Statistics)> RunWithStatisticsAsync(
+        Recording recording,
+        IReadOnlyList<ChannelDescriptor> channels,
+        PipelineOptions options,
+        IAnomalyScorer? scorer = null,
+        Action<long>? onWindow = null,
+        ILoggerFactory? loggerFactory = null,
+        CancellationToken cancellationToken = default)
+    {
         ArgumentNullException.ThrowIfNull(recording);
         ArgumentNullException.ThrowIfNull(channels);
-        var options = new PipelineOptions
-        {
-            WindowSize = windowSize,
-            Overlap = overlap,
-            Workers = 1,
-            SinkFullMode = SinkFullMode.Wait,
-        };
+        ArgumentNullException.ThrowIfNull(options);
+        options.Workers = 1;
+        options.SinkFullMode = SinkFullMode.Wait;
         var sink = new CollectingSink(onWindow);
         var pipeline = new SignalPipeline(options, channels, scorer ?? new UnscoredScorer(), telemetry: [sink], loggerFactory: loggerFactory);
         pipeline.Start();
@@ -58,7 +73,7 @@ public static class FeatureReplay
             await pipeline.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
 
-        return sink.Results;
+        return (sink.Results, pipeline.GetStatistics());
     }
 
     /// <summary>Number of windows a recording of <paramref name="samples"/> samples gives per channel.</summary>
@@ -68,7 +83,8 @@ public static class FeatureReplay
         return samples < windowSize ? 0 : (int)(((samples - windowSize) / hop) + 1);
     }
 
-    private static string Slug(string text)
+    /// <summary>A machine name from free text: lower case, letters and digits, '-' for the rest.</summary>
+    public static string Slug(string text)
     {
         var chars = text.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray();
         return new string(chars).Trim('-') is { Length: > 0 } s ? s : "machine";

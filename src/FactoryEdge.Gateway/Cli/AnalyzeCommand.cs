@@ -3,6 +3,7 @@ using System.Text.Json;
 using FactoryEdge.Core;
 using FactoryEdge.Pipeline;
 using FactoryEdge.Recordings;
+using FactoryEdge.Training;
 using Microsoft.Extensions.Logging;
 
 namespace FactoryEdge.Gateway.Cli;
@@ -87,11 +88,11 @@ public static class AnalyzeCommand
 
             using (onnx)
             {
-                var modelSink = new CollectingSink();
-                SignalPipeline modelPipeline;
+                IReadOnlyList<WindowResult> modelResults;
+                PipelineStatistics modelStats;
                 try
                 {
-                    modelPipeline = new SignalPipeline(modelOptions, modelChannels, onnx, telemetry: [modelSink], loggerFactory: loggerFactory);
+                    (modelResults, modelStats) = await FeatureReplay.RunWithStatisticsAsync(modelInput, modelChannels, modelOptions, onnx, loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
                 }
                 catch (Scoring.ModelLoadException ex)
                 {
@@ -100,24 +101,13 @@ public static class AnalyzeCommand
                     return ExitCodes.BadInput;
                 }
 
-                modelPipeline.Start();
-                try
-                {
-                    var modelSource = new RecordingSource(modelInput, modelChannels, new RecordingSourceOptions { Pacing = ReplayPacing.AsFastAsPossible });
-                    await modelSource.RunAsync(modelPipeline.Writers, cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    await modelPipeline.StopAsync(CancellationToken.None).ConfigureAwait(false);
-                }
-
                 if (settings.Json)
                 {
-                    WriteJson(modelSink.Results, onnx.ModelId, stdout);
+                    WriteJson(modelResults, onnx.ModelId, stdout);
                 }
                 else
                 {
-                    WriteSummary(modelInput, modelChannels, modelSink.Results, modelPipeline.GetStatistics(), stdout);
+                    WriteSummary(modelInput, modelChannels, modelResults, modelStats, stdout);
                 }
 
                 await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
@@ -174,32 +164,29 @@ public static class AnalyzeCommand
         if (baseline is not null)
         {
             // Learn from the normal recording first: same pipeline, results discarded.
-            var learn = new CollectingSink();
-            await ReplayAsync(baseline, Describe(baseline, settings), pipelineOptions, scorer, learn, loggerFactory, cancellationToken).ConfigureAwait(false);
+            await FeatureReplay.RunWithStatisticsAsync(baseline, Describe(baseline, settings), pipelineOptions, scorer, loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
         }
 
-        var sink = new CollectingSink();
-        var stats = await ReplayAsync(recording, channels, pipelineOptions, scorer, sink, loggerFactory, cancellationToken).ConfigureAwait(false);
+        var (results, stats) = await FeatureReplay.RunWithStatisticsAsync(recording, channels, pipelineOptions, scorer, loggerFactory: loggerFactory, cancellationToken: cancellationToken).ConfigureAwait(false);
         if (settings.Json)
         {
-            WriteJson(sink.Results, scorer.ModelId, stdout);
+            WriteJson(results, scorer.ModelId, stdout);
         }
         else
         {
-            WriteSummary(recording, channels, sink.Results, stats, stdout);
+            WriteSummary(recording, channels, results, stats, stdout);
         }
 
         await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         return ExitCodes.Ok;
     }
 
-    private static int WindowCount(int samples, PipelineOptions options) =>
-        samples < options.WindowSize ? 0 : ((samples - options.WindowSize) / options.Hop) + 1;
+    private static int WindowCount(int samples, PipelineOptions options) => FeatureReplay.WindowCount(samples, options.WindowSize, options.Overlap);
 
     private static IReadOnlyList<ChannelDescriptor> Describe(Recording recording, AnalyzeSettings settings)
     {
         var profile = settings.MachineFile is null ? null : MachineProfile.Load(settings.MachineFile);
-        var machine = profile?.Name is { Length: > 0 } n ? Slug(n) : Slug(Path.GetFileNameWithoutExtension(recording.Name));
+        var machine = FeatureReplay.Slug(profile?.Name is { Length: > 0 } n ? n : Path.GetFileNameWithoutExtension(recording.Name));
         var descriptors = recording.ToChannelDescriptors("recording", "replay", machine);
         var bearing = settings.Bearing is not null
             ? Signal.BearingCatalog.Get(settings.Bearing)
@@ -217,29 +204,6 @@ public static class AnalyzeCommand
             MachineGroup = profile?.MachineGroup ?? d.MachineGroup,
             Support = profile?.Support ?? d.Support,
         })];
-    }
-
-    private static string Slug(string text)
-    {
-        var chars = text.ToLowerInvariant().Select(c => char.IsLetterOrDigit(c) ? c : '-').ToArray();
-        return new string(chars).Trim('-') is { Length: > 0 } s ? s : "machine";
-    }
-
-    private static async Task<PipelineStatistics> ReplayAsync(Recording recording, IReadOnlyList<ChannelDescriptor> channels, PipelineOptions options, StatisticalBaselineScorer scorer, CollectingSink sink, ILoggerFactory loggerFactory, CancellationToken cancellationToken)
-    {
-        var pipeline = new SignalPipeline(options, channels, scorer, telemetry: [sink], loggerFactory: loggerFactory);
-        pipeline.Start();
-        try
-        {
-            var source = new RecordingSource(recording, channels, new RecordingSourceOptions { Pacing = ReplayPacing.AsFastAsPossible });
-            await source.RunAsync(pipeline.Writers, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await pipeline.StopAsync(CancellationToken.None).ConfigureAwait(false);
-        }
-
-        return pipeline.GetStatistics();
     }
 
     private static void WriteJson(IReadOnlyList<WindowResult> results, string modelId, TextWriter stdout)
@@ -315,26 +279,6 @@ public static class AnalyzeCommand
         }
 
         stdout.WriteLine(string.Create(inv, $"  gaps {stats.Channels.Sum(c => c.Gaps)}, dropped windows {stats.DroppedWindows}"));
-    }
-
-    /// <summary>Keeps every result in order (analyze runs with lossless sinks).</summary>
-    private sealed class CollectingSink : ITelemetrySink
-    {
-        private readonly List<WindowResult> _results = [];
-
-        public string Name => "analyze";
-
-        public IReadOnlyList<WindowResult> Results => _results;
-
-        public ValueTask WriteAsync(WindowResult result, CancellationToken cancellationToken)
-        {
-            var copy = new WindowResult(result.Features.Length);
-            result.CopyTo(copy);
-            _results.Add(copy);
-            return ValueTask.CompletedTask;
-        }
-
-        public ValueTask FlushAsync(CancellationToken cancellationToken) => ValueTask.CompletedTask;
     }
 }
 
