@@ -113,6 +113,15 @@ public interface IAnomalyScorer
     void Score(ScoringBatch batch);
 }
 
+/// <summary>
+/// Implemented by scorers that can say why a window scored high. Called only when an alert is
+/// raised or escalated (it may allocate), on the scoring thread, with the raising window's features.
+/// </summary>
+public interface IAlertExplainer
+{
+    AlertExplanation? Explain(int channelIndex, ReadOnlySpan<float> features);
+}
+
 /// <summary>Delivers alerts to people and systems (MQTT, webhooks, log).</summary>
 public interface IAlertNotifier
 {

@@ -146,4 +146,17 @@ public sealed record Alert
 
     /// <summary>Latency of the raising window, window complete → dispatched, in microseconds.</summary>
     public double ProcessingLatencyMicroseconds { get; init; }
+
+    /// <summary>Why: the features that drove the score and the matched defect, when the scorer can tell.</summary>
+    public AlertExplanation? Explanation { get; init; }
 }
+
+/// <summary>
+/// What drove an alert: the features furthest from the machine's normal (in deviations of normal),
+/// and the bearing or shaft defect they point to with its matched frequency, if any.
+/// </summary>
+/// <param name="Summary">One line for people, e.g. "outer race (BPFO line at 106.4 Hz); env_bpfo +18σ, kurtosis +9σ".</param>
+/// <param name="Drivers">Feature name and deviation from normal (σ of the normal data), largest first.</param>
+/// <param name="Defect">outer race, inner race, ball, imbalance, misalignment, looseness; null when none stands out.</param>
+/// <param name="DefectFrequencyHz">The matched defect line (envelope line or shaft order), if any.</param>
+public sealed record AlertExplanation(string Summary, IReadOnlyList<KeyValuePair<string, double>> Drivers, string? Defect, double? DefectFrequencyHz);

@@ -19,9 +19,11 @@ internal sealed class AlertEngine
     private readonly ChannelState[] _states;
     private readonly string[] _featureNames;
     private readonly int[] _reportedFeatures;
+    private readonly IAlertExplainer? _explainer;
 
-    public AlertEngine(AlertRuleOptions options, int channelCount, IReadOnlyList<string> featureNames)
+    public AlertEngine(AlertRuleOptions options, int channelCount, IReadOnlyList<string> featureNames, IAlertExplainer? explainer = null)
     {
+        _explainer = explainer;
         _options = options;
         _states = new ChannelState[channelCount];
         _featureNames = [.. featureNames];
@@ -120,6 +122,21 @@ internal sealed class AlertEngine
             AlertState.Escalated => "anomalous vibration escalated",
             _ => "vibration back to normal",
         };
+        AlertExplanation? explanation = null;
+        if (_explainer is not null && state != AlertState.Cleared)
+        {
+            try
+            {
+                explanation = _explainer.Explain(result.ChannelIndex, result.Features);
+            }
+            catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or IndexOutOfRangeException)
+            {
+                // An explanation is a courtesy: the alert goes out without it.
+                explanation = null;
+            }
+        }
+
+        var because = explanation is null ? string.Empty : " — " + explanation.Summary;
         return new Alert
         {
             AlertId = alertId,
@@ -130,8 +147,9 @@ internal sealed class AlertEngine
             Score = result.Score,
             Threshold = result.Threshold,
             ModelId = modelId,
-            Message = string.Create(CultureInfo.InvariantCulture, $"{result.Channel.MachineKey}: {verb} on {result.Channel.Sensor}/{result.Channel.Axis} (score {result.Score:0.00}, threshold {result.Threshold:0.00})"),
+            Message = string.Create(CultureInfo.InvariantCulture, $"{result.Channel.MachineKey}: {verb} on {result.Channel.Sensor}/{result.Channel.Axis} (score {result.Score:0.00}, threshold {result.Threshold:0.00}){because}"),
             TopFeatures = top,
+            Explanation = explanation,
         };
     }
 

@@ -141,7 +141,7 @@ public sealed partial class SignalPipeline : IAsyncDisposable
 
         _batch = new ScoringBatch(Math.Max(16, _channels.Length * 4), featureCount);
         _pending = new WindowItem[_batch.Capacity];
-        _alerts = new AlertEngine(options.Alerts, _channels.Length, _featureNames);
+        _alerts = new AlertEngine(options.Alerts, _channels.Length, _featureNames, scorer as IAlertExplainer);
         _scorer.Initialize(_channels, _featureNames);
 
         var capacityPerSink = options.SinkQueueCapacity;

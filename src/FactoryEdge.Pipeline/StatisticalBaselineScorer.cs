@@ -11,8 +11,19 @@ namespace FactoryEdge.Pipeline;
 /// Learning stops after warm-up so that a developing fault is never learned as normal. A feature that
 /// is not available yet (amplitude 0: multi-window history still filling) is left out, not learned as 0.
 /// </summary>
-public sealed class StatisticalBaselineScorer : IAnomalyScorer
+public sealed class StatisticalBaselineScorer : IAnomalyScorer, IAlertExplainer
 {
+    /// <summary>Indicator feature → defect it points to, and where its frequency comes from.</summary>
+    private static readonly (string Feature, string Defect, string? FrequencyFeature, double Order)[] Indicators =
+    [
+        ("env_bpfo", "outer race", "env_bpfo_hz", 0),
+        ("env_bpfi", "inner race", "env_bpfi_hz", 0),
+        ("env_bsf", "ball", "env_bsf_hz", 0),
+        ("order_1x", "imbalance", null, 1),
+        ("order_2x", "misalignment", null, 2),
+        ("order_0_5x", "looseness", null, 0.5),
+    ];
+
     private static readonly string[] LinearFeatures = ["kurtosis", "crest_factor"];
     private static readonly string[] LogFeatures =
     [
@@ -129,6 +140,68 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer
 
             batch.Scores[row] = (float)worst;
         }
+    }
+
+    /// <summary>
+    /// Explains a window: the monitored features furthest above this channel's normal, and the
+    /// defect indicator (bearing envelope line or shaft order) that rose most, if one rose at least 3σ.
+    /// </summary>
+    public AlertExplanation? Explain(int channelIndex, ReadOnlySpan<float> features)
+    {
+        if (_names is null || (uint)channelIndex >= (uint)_counts.Length || _counts[channelIndex] < _options.WarmupWindows)
+        {
+            return null;
+        }
+
+        var k = _monitored.Length;
+        var offset = channelIndex * k;
+        var deviations = new List<KeyValuePair<string, double>>();
+        for (var j = 0; j < k; j++)
+        {
+            var count = _featureCounts[offset + j];
+            if (count < 2 || !TryTransform(features[_monitored[j]], _log[j], out var x))
+            {
+                continue;
+            }
+
+            var mean = _mean[offset + j];
+            var floor = _log[j] ? 0.05 : 0.05 * Math.Abs(mean);
+            var std = Math.Max(Math.Sqrt(_m2[offset + j] / Math.Max(1, count - 1)), Math.Max(floor, 1e-9));
+            deviations.Add(new(_names[_monitored[j]], (x - mean) / std));
+        }
+
+        deviations.Sort((a, b) => b.Value.CompareTo(a.Value));
+        string? defect = null;
+        double? frequency = null;
+        var best = 3.0;
+        foreach (var (feature, name, frequencyFeature, order) in Indicators)
+        {
+            var d = deviations.Find(p => p.Key == feature);
+            if (d.Key is null || d.Value < best)
+            {
+                continue;
+            }
+
+            best = d.Value;
+            defect = name;
+            var hz = frequencyFeature is not null ? At(features, frequencyFeature) : At(features, "shaft_hz") * order;
+            frequency = hz > 0 ? hz : null;
+        }
+
+        var drivers = deviations.Take(3).Where(p => p.Value > 0).ToList();
+        var driverText = string.Join(", ", drivers.Select(p => string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{p.Key} +{p.Value:0.#}σ")));
+        var summary = defect is null
+            ? driverText
+            : frequency is { } f
+                ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{defect} (line at {f:0.#} Hz); {driverText}")
+                : $"{defect}; {driverText}";
+        return new AlertExplanation(summary, drivers, defect, frequency);
+    }
+
+    private double At(ReadOnlySpan<float> features, string name)
+    {
+        var i = Array.IndexOf(_names!, name);
+        return i >= 0 && i < features.Length && float.IsFinite(features[i]) ? features[i] : 0;
     }
 
     /// <summary>

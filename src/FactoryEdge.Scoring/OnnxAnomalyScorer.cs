@@ -1,3 +1,4 @@
+using System.Globalization;
 using FactoryEdge.Core;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -70,7 +71,7 @@ public sealed record ModelSlotStatus(string ModelId, string? Active, long? Activ
 /// (<see cref="StartShadow"/>), with its would-be alert rate reported, and be promoted.
 /// </para>
 /// </summary>
-public sealed partial class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
+public sealed partial class OnnxAnomalyScorer : IAnomalyScorer, IAlertExplainer, IDisposable
 {
     private readonly ModelAssignment[] _assignments;
     private readonly int _windowSize;
@@ -268,6 +269,41 @@ public sealed partial class OnnxAnomalyScorer : IAnomalyScorer, IDisposable
 
     /// <summary>True when the model line has a model waiting to become active at the next batch.</summary>
     public bool HasPending(string modelId) => Find(modelId) is { } slot && (Volatile.Read(ref slot.Pending) is not null || Volatile.Read(ref slot.PendingShadow) is not null || Volatile.Read(ref slot.PromoteRequested) != 0);
+
+    /// <summary>
+    /// Explains an alerting window with <see cref="FaultDiagnoser"/> against the channel's active
+    /// model (its training baselines); channels on the fallback scorer are explained by it.
+    /// </summary>
+    public AlertExplanation? Explain(int channelIndex, ReadOnlySpan<float> features)
+    {
+        var slotOfChannel = _slotOfChannel;
+        var s = (uint)channelIndex < (uint)slotOfChannel.Length ? slotOfChannel[channelIndex] : -1;
+        var model = s >= 0 ? Volatile.Read(ref _slots[s].Active) : null;
+        if (model is null)
+        {
+            return (_fallback as IAlertExplainer)?.Explain(channelIndex, features);
+        }
+
+        var diagnosis = FaultDiagnoser.Diagnose(model.Manifest, _featureNames, features);
+        var drivers = diagnosis.Drivers.Take(3).ToList();
+        var driverText = string.Join(", ", drivers.Select(p => string.Create(CultureInfo.InvariantCulture, $"{p.Key} {p.Value:+0.#;-0.#}σ")));
+        string? defect = diagnosis.Defect switch
+        {
+            DefectType.OuterRace => "outer race",
+            DefectType.InnerRace => "inner race",
+            DefectType.Ball => "ball",
+            DefectType.Imbalance => "imbalance",
+            DefectType.Misalignment => "misalignment",
+            DefectType.Looseness => "looseness",
+            _ => null,
+        };
+        var summary = defect is null
+            ? driverText
+            : diagnosis.MatchedFrequencyHz is { } hz
+                ? string.Create(CultureInfo.InvariantCulture, $"{defect} (line at {hz:0.#} Hz); {driverText}")
+                : $"{defect}; {driverText}";
+        return new AlertExplanation(summary, drivers, defect, diagnosis.MatchedFrequencyHz);
+    }
 
     public void Score(ScoringBatch batch)
     {

@@ -64,6 +64,37 @@ public sealed class OptionsAndScorerTests
     }
 
     [Fact]
+    public void Explain_EnvelopeLineRisesAtBpfo_NamesOuterRaceWithMatchedFrequency()
+    {
+        var scorer = new StatisticalBaselineScorer(new BaselineOptions { WarmupWindows = 30, Threshold = 6 });
+        string[] names = ["rms", "kurtosis", "env_bpfo", "env_bpfo_hz", "env_bpfi", "env_bpfi_hz", "shaft_hz", "order_1x"];
+        scorer.Initialize([Channels.Make(0)], names);
+        var batch = new ScoringBatch(1, names.Length);
+        var random = new Random(5);
+        float Jitter(double v) => (float)(v * (1 + (0.1 * (random.NextDouble() - 0.5))));
+        for (var i = 0; i < 30; i++)
+        {
+            batch.Clear();
+            batch.Add(0, [Jitter(0.1), Jitter(3), Jitter(0.002), 106, Jitter(0.002), 160, 29.6f, Jitter(0.01)]);
+            scorer.Score(batch);
+        }
+
+        float[] faulty = [0.15f, 6f, 0.2f, 106.4f, 0.003f, 160f, 29.6f, 0.01f];
+        var explanation = scorer.Explain(0, faulty);
+        Assert.NotNull(explanation);
+        Assert.Equal("outer race", explanation.Defect);
+        Assert.Equal(106.4, explanation.DefectFrequencyHz!.Value, 3);
+        Assert.Equal("env_bpfo", explanation.Drivers[0].Key);
+        Assert.Contains("outer race (line at 106.4 Hz)", explanation.Summary, StringComparison.Ordinal);
+
+        // A window where only the 1× order rose points at imbalance, at the shaft frequency.
+        float[] imbalance = [0.1f, 3f, 0.002f, 106f, 0.002f, 160f, 29.6f, 0.2f];
+        var other = scorer.Explain(0, imbalance);
+        Assert.Equal("imbalance", other!.Defect);
+        Assert.Equal(29.6, other.DefectFrequencyHz!.Value, 3);
+    }
+
+    [Fact]
     public void AlertId_SameWindow_IsStable()
     {
         var a = new WindowResult(1) { Channel = Channels.Make(0).Id, FirstSampleIndex = 42 };

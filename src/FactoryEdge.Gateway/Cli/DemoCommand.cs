@@ -146,7 +146,8 @@ public sealed class ConsoleAlertNotifier(TextWriter output, TimeProvider time) :
             Raised.Enqueue(alert);
         }
 
-        var top = string.Join(", ", alert.TopFeatures.Take(6).Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Key}={f.Value:0.###}")));
+        var top = alert.Explanation?.Summary
+            ?? string.Join(", ", alert.TopFeatures.Take(6).Select(f => string.Create(CultureInfo.InvariantCulture, $"{f.Key}={f.Value:0.###}")));
         lock (output)
         {
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,

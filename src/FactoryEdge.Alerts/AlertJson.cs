@@ -1,0 +1,142 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using FactoryEdge.Core;
+
+namespace FactoryEdge.Alerts;
+
+/// <summary>
+/// The alert event payload (schema in docs/alerts.md): written with <see cref="Utf8JsonWriter"/> (no
+/// reflection) and read back for redelivery from the outbox.
+/// </summary>
+public static class AlertJson
+{
+    /// <summary>Schema version carried in every event as <c>"schema"</c>.</summary>
+    public const int SchemaVersion = 1;
+
+    /// <summary>Writes the event payload of <paramref name="alert"/>.</summary>
+    public static byte[] Serialize(Alert alert, DateTimeOffset dispatched)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        Write(buffer, alert, dispatched);
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    public static void Write(IBufferWriter<byte> output, Alert alert, DateTimeOffset dispatched)
+    {
+        ArgumentNullException.ThrowIfNull(alert);
+        using var w = new Utf8JsonWriter(output);
+        w.WriteStartObject();
+        w.WriteNumber("schema", SchemaVersion);
+        w.WriteString("alertId", alert.AlertId);
+        w.WriteString("state", StateName(alert.State));
+        w.WriteString("severity", SeverityName(alert.Severity));
+        w.WriteString("site", alert.Channel.Site);
+        w.WriteString("line", alert.Channel.Line);
+        w.WriteString("machine", alert.Channel.Machine);
+        w.WriteString("sensor", alert.Channel.Sensor);
+        w.WriteString("axis", alert.Channel.Axis);
+        w.WriteString("channel", alert.Channel.ToString());
+        WriteFloat(w, "score", alert.Score);
+        WriteFloat(w, "threshold", alert.Threshold);
+        w.WriteString("modelId", alert.ModelId);
+        w.WriteString("message", alert.Message);
+        w.WriteStartArray("topFeatures");
+        foreach (var feature in alert.TopFeatures)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", feature.Key);
+            WriteFloat(w, "value", feature.Value);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteStartObject("timestamps");
+        w.WriteString("source", alert.SourceTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        w.WriteString("dispatched", dispatched.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        w.WriteNumber("processingLatencyMicroseconds", Math.Round(alert.ProcessingLatencyMicroseconds, 1));
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.Flush();
+    }
+
+    /// <summary>Reads an event payload back into an <see cref="Alert"/> (for redelivery).</summary>
+    public static Alert Deserialize(ReadOnlySpan<byte> json)
+    {
+        var reader = new Utf8JsonReader(json);
+        using var document = JsonDocument.ParseValue(ref reader);
+        var root = document.RootElement;
+        var features = new List<KeyValuePair<string, float>>();
+        foreach (var feature in root.GetProperty("topFeatures").EnumerateArray())
+        {
+            features.Add(new(feature.GetProperty("name").GetString()!, ReadFloat(feature.GetProperty("value"))));
+        }
+
+        var timestamps = root.GetProperty("timestamps");
+        return new Alert
+        {
+            AlertId = root.GetProperty("alertId").GetString()!,
+            Channel = new ChannelId(
+                root.GetProperty("site").GetString()!,
+                root.GetProperty("line").GetString()!,
+                root.GetProperty("machine").GetString()!,
+                root.GetProperty("sensor").GetString()!,
+                root.GetProperty("axis").GetString()!),
+            State = ParseState(root.GetProperty("state").GetString()),
+            Severity = ParseSeverity(root.GetProperty("severity").GetString()),
+            SourceTime = DateTimeOffset.Parse(timestamps.GetProperty("source").GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind),
+            Score = ReadFloat(root.GetProperty("score")),
+            Threshold = ReadFloat(root.GetProperty("threshold")),
+            ModelId = root.GetProperty("modelId").GetString()!,
+            Message = root.GetProperty("message").GetString()!,
+            TopFeatures = features,
+            ProcessingLatencyMicroseconds = timestamps.GetProperty("processingLatencyMicroseconds").GetDouble(),
+        };
+    }
+
+    public static string StateName(AlertState state) => state switch
+    {
+        AlertState.Raised => "raised",
+        AlertState.Escalated => "escalated",
+        AlertState.Cleared => "cleared",
+        _ => "unknown",
+    };
+
+    public static string SeverityName(AlertSeverity severity) => severity switch
+    {
+        AlertSeverity.Warning => "warning",
+        AlertSeverity.Alarm => "alarm",
+        AlertSeverity.Critical => "critical",
+        _ => "unknown",
+    };
+
+    private static AlertState ParseState(string? text) => text switch
+    {
+        "raised" => AlertState.Raised,
+        "escalated" => AlertState.Escalated,
+        "cleared" => AlertState.Cleared,
+        _ => throw new FormatException($"Unknown alert state '{text}'."),
+    };
+
+    private static AlertSeverity ParseSeverity(string? text) => text switch
+    {
+        "warning" => AlertSeverity.Warning,
+        "alarm" => AlertSeverity.Alarm,
+        "critical" => AlertSeverity.Critical,
+        _ => throw new FormatException($"Unknown alert severity '{text}'."),
+    };
+
+    private static void WriteFloat(Utf8JsonWriter w, string name, float value)
+    {
+        if (float.IsFinite(value))
+        {
+            w.WriteNumber(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static float ReadFloat(JsonElement element) => element.ValueKind == JsonValueKind.Null ? float.NaN : element.GetSingle();
+}
