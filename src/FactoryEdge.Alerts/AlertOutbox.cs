@@ -52,7 +52,7 @@ public sealed class InMemoryAlertOutbox : IAlertOutbox
     {
         lock (_lock)
         {
-            return [.. _entries.Where(e => e.Notifier == notifier && e.NextDueUtcTicks <= nowUtcTicks).Take(max)];
+            return [.. _entries.Where(e => e.Notifier == notifier && e.NextDueUtcTicks <= nowUtcTicks).OrderBy(e => e.CreatedUtcTicks).Take(max)];
         }
     }
 

@@ -41,6 +41,8 @@ public sealed class HostIntegrationTests
         using var dir = TestData.Temp();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection([
             new("FactoryEdge:Pipeline:WindowSize", "1024"),
+            // The source dumps 2 s of signal at once (no pacing): lossless hand-over, as analyze uses.
+            new("FactoryEdge:Pipeline:SinkFullMode", "Wait"),
             new("FactoryEdge:Telemetry:FlushIntervalMs", "50"),
             new("FactoryEdge:Telemetry:Spool:Path", dir.File("t.db")),
         ]).Build();
