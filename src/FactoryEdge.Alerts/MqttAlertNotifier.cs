@@ -40,6 +40,12 @@ public sealed partial class MqttAlertNotifier : OutboxAlertNotifier, IAsyncDispo
 
     protected override bool IsReady => _transport.IsConnected;
 
+    /// <summary>
+    /// No per-alert backoff: the connection carries the backoff, and once the broker is back every queued
+    /// alert is due at once, so they are resent in the order they were raised (a Raised before its Cleared).
+    /// </summary>
+    protected override TimeSpan Backoff(int attempts) => TimeSpan.Zero;
+
     public string EventTopic(ChannelId channel)
     {
         ArgumentNullException.ThrowIfNull(channel);

@@ -16,19 +16,43 @@ internal sealed class MosquittoBroker : IDisposable
     private Process? _process;
 
     public MosquittoBroker()
+        : this(tls: false, username: null, password: null)
+    {
+    }
+
+    /// <summary>With <paramref name="tls"/>, a self-signed certificate for 127.0.0.1 (openssl); with a user, anonymous clients are refused.</summary>
+    public MosquittoBroker(bool tls, string? username, string? password)
     {
         _directory = Path.Combine(Path.GetTempPath(), "fe-mosquitto-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
         Port = FreePort();
         ConfigPath = Path.Combine(_directory, "mosquitto.conf");
-        File.WriteAllText(ConfigPath, string.Create(CultureInfo.InvariantCulture, $"""
-            listener {Port} 127.0.0.1
-            allow_anonymous true
-            persistence false
-            log_dest stdout
-            set_tcp_nodelay true
+        var config = new StringBuilder();
+        config.Append(CultureInfo.InvariantCulture, $"listener {Port} 127.0.0.1\n");
+        config.Append("persistence false\nlog_dest stdout\nset_tcp_nodelay true\n");
+        if (tls)
+        {
+            var cert = Path.Combine(_directory, "server.crt");
+            var key = Path.Combine(_directory, "server.key");
+            Run("/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert);
+            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            config.Append(CultureInfo.InvariantCulture, $"certfile {cert}\nkeyfile {key}\n");
+        }
 
-            """));
+        if (username is not null)
+        {
+            var passwd = Path.Combine(_directory, "passwd");
+            Run("/usr/bin/mosquitto_passwd", "-b", "-c", passwd, username, password ?? "");
+            File.SetUnixFileMode(passwd, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            config.Append(CultureInfo.InvariantCulture, $"allow_anonymous false\npassword_file {passwd}\n");
+        }
+        else
+        {
+            config.Append("allow_anonymous true\n");
+        }
+
+        File.WriteAllText(ConfigPath, config.ToString());
     }
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
@@ -128,6 +152,24 @@ internal sealed class MosquittoBroker : IDisposable
         }
         catch (IOException)
         {
+        }
+    }
+
+    private static void Run(string file, params string[] arguments)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in arguments)
+        {
+            info.ArgumentList.Add(argument);
+        }
+
+        using var process = Process.Start(info)!;
+        var error = process.StandardError.ReadToEnd();
+        process.StandardOutput.ReadToEnd();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            throw new InvalidOperationException($"{file} failed ({process.ExitCode}): {error}");
         }
     }
 

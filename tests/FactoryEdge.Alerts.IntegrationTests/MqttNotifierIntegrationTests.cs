@@ -145,6 +145,27 @@ public sealed class MqttNotifierIntegrationTests(ITestOutputHelper output)
     }
 
     [MosquittoFact]
+    public async Task Tls_WithUserAndPassword_Delivers_WrongPassword_Refused()
+    {
+        using var broker = new MosquittoBroker(tls: true, username: "edge", password: "s3cret-pass");
+        await broker.StartAsync();
+        var options = Options(broker.Port);
+        options.Mqtt.UseTls = true;
+        options.Mqtt.AllowUntrustedCertificates = true;
+        options.Mqtt.Username = "edge";
+        options.Mqtt.Password = "s3cret-pass";
+        await using var notifier = new MqttAlertNotifier(options, new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
+        Assert.True(await notifier.TryConnectAsync(CancellationToken.None), broker.Log);
+        await notifier.NotifyAsync(MakeAlert("tls-1"), CancellationToken.None);
+        await WaitUntil(() => notifier.Delivered == 1, "acknowledged over TLS");
+
+        options.Mqtt.Password = "wrong";
+        options.Mqtt.ClientId += "-bad";
+        await using var refused = new MqttAlertNotifier(options, new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
+        Assert.False(await refused.TryConnectAsync(CancellationToken.None));
+    }
+
+    [MosquittoFact]
     public async Task Latency_1000Alerts_PubAckAndReceipt_ReportsPercentiles()
     {
         const int count = 1000;
@@ -157,7 +178,9 @@ public sealed class MqttNotifierIntegrationTests(ITestOutputHelper output)
             using var doc = JsonDocument.Parse(payload);
             received[doc.RootElement.GetProperty("alertId").GetString()!] = now;
         });
-        await using var notifier = new MqttAlertNotifier(Options(broker.Port), new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
+        var options = Options(broker.Port);
+        options.Mqtt.PublishTimeout = TimeSpan.FromSeconds(10);
+        await using var notifier = new MqttAlertNotifier(options, new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
         Assert.True(await notifier.TryConnectAsync(CancellationToken.None));
 
         // Reference in the same run: a bare QoS 1 publish → PUBACK on a second MQTTnet client.

@@ -165,30 +165,8 @@ public static class TelemetryCommands
             var printer = new Printer(output, settings.Format, []);
             try
             {
-                var newest = new List<StoredLine>();
                 long lastId = 0;
-                foreach (var row in ReadRows(connection, descending: true, afterId: 0, long.MinValue, long.MaxValue))
-                {
-                    lastId = Math.Max(lastId, row.Id);
-                    var lines = new List<StoredLine>();
-                    row.ForEachLine(line =>
-                    {
-                        if (filter.Matches(line, row.Precision))
-                        {
-                            lines.Add(new StoredLine(row.Id, row.Kind, row.Created, row.Precision, Encoding.UTF8.GetString(line)));
-                        }
-                    });
-                    for (var i = lines.Count - 1; i >= 0 && newest.Count < settings.Count; i--)
-                    {
-                        newest.Add(lines[i]);
-                    }
-
-                    if (newest.Count >= settings.Count)
-                    {
-                        break;
-                    }
-                }
-
+                var newest = NewestMatching(connection, filter, long.MinValue, long.MaxValue, settings.Count, id => lastId = Math.Max(lastId, id), cancellationToken);
                 newest.Reverse();
                 foreach (var line in newest)
                 {
@@ -276,28 +254,7 @@ public static class TelemetryCommands
 
                 var filter = new LineFilter(settings.Measurement, settings.Machine, settings.Sensor, settings.Axis, fromTicks, toTicks);
                 var fields = settings.Fields.Count > 0 ? settings.Fields : DefaultFields(settings.Measurement);
-                var newest = new List<StoredLine>();
-                foreach (var row in ReadRows(connection, descending: true, afterId: 0, fromTicks, toTicks))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    var lines = new List<StoredLine>();
-                    row.ForEachLine(line =>
-                    {
-                        if (filter.Matches(line, row.Precision))
-                        {
-                            lines.Add(new StoredLine(row.Id, row.Kind, row.Created, row.Precision, Encoding.UTF8.GetString(line)));
-                        }
-                    });
-                    for (var i = lines.Count - 1; i >= 0 && newest.Count < settings.Limit; i--)
-                    {
-                        newest.Add(lines[i]);
-                    }
-
-                    if (newest.Count >= settings.Limit)
-                    {
-                        break;
-                    }
-                }
+                var newest = NewestMatching(connection, filter, fromTicks, toTicks, settings.Limit, null, cancellationToken);
 
                 // Points in time order (rows arrive in time order per series; sort across series).
                 var parsed = newest.Select(l => (Line: l, Point: LineProtocolParser.Parse(l.Line))).OrderBy(p => TelemetrySchema.ToUtcTicks(p.Point.Timestamp, p.Line.Precision)).ToList();
@@ -465,6 +422,36 @@ public static class TelemetryCommands
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT coalesce(max(id), 0) FROM records;";
         return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>The newest <paramref name="limit"/> stored lines that match, newest first.</summary>
+    private static List<StoredLine> NewestMatching(SqliteConnection connection, LineFilter filter, long fromTicks, long toTicks, int limit, Action<long>? onRow, CancellationToken cancellationToken)
+    {
+        var newest = new List<StoredLine>();
+        foreach (var row in ReadRows(connection, descending: true, afterId: 0, fromTicks, toTicks))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            onRow?.Invoke(row.Id);
+            var lines = new List<StoredLine>();
+            row.ForEachLine(line =>
+            {
+                if (filter.Matches(line, row.Precision))
+                {
+                    lines.Add(new StoredLine(row.Id, row.Kind, row.Created, row.Precision, Encoding.UTF8.GetString(line)));
+                }
+            });
+            for (var i = lines.Count - 1; i >= 0 && newest.Count < limit; i--)
+            {
+                newest.Add(lines[i]);
+            }
+
+            if (newest.Count >= limit)
+            {
+                break;
+            }
+        }
+
+        return newest;
     }
 
     private static IEnumerable<StoredRow> ReadRows(SqliteConnection connection, bool descending, long afterId, long fromTicks, long toTicks)
