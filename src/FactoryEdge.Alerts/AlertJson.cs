@@ -51,6 +51,37 @@ public static class AlertJson
         }
 
         w.WriteEndArray();
+        if (alert.Explanation is { } explanation)
+        {
+            w.WriteStartObject("explanation");
+            w.WriteString("summary", explanation.Summary);
+            w.WriteStartArray("drivers");
+            foreach (var driver in explanation.Drivers)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", driver.Key);
+                WriteDouble(w, "deviation", driver.Value);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteString("defect", explanation.Defect);
+            if (explanation.DefectFrequencyHz is { } hz && double.IsFinite(hz))
+            {
+                w.WriteNumber("defectFrequencyHz", hz);
+            }
+            else
+            {
+                w.WriteNull("defectFrequencyHz");
+            }
+
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("explanation");
+        }
+
         w.WriteStartObject("timestamps");
         w.WriteString("source", alert.SourceTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
         w.WriteString("dispatched", dispatched.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
@@ -72,6 +103,21 @@ public static class AlertJson
             features.Add(new(feature.GetProperty("name").GetString()!, ReadFloat(feature.GetProperty("value"))));
         }
 
+        AlertExplanation? explanation = null;
+        if (root.TryGetProperty("explanation", out var e) && e.ValueKind == JsonValueKind.Object)
+        {
+            var drivers = new List<KeyValuePair<string, double>>();
+            foreach (var driver in e.GetProperty("drivers").EnumerateArray())
+            {
+                var deviation = driver.GetProperty("deviation");
+                drivers.Add(new(driver.GetProperty("name").GetString()!, deviation.ValueKind == JsonValueKind.Null ? double.NaN : deviation.GetDouble()));
+            }
+
+            var hz = e.GetProperty("defectFrequencyHz");
+            explanation = new AlertExplanation(e.GetProperty("summary").GetString()!, drivers, e.GetProperty("defect").GetString(),
+                hz.ValueKind == JsonValueKind.Null ? null : hz.GetDouble());
+        }
+
         var timestamps = root.GetProperty("timestamps");
         return new Alert
         {
@@ -90,6 +136,7 @@ public static class AlertJson
             ModelId = root.GetProperty("modelId").GetString()!,
             Message = root.GetProperty("message").GetString()!,
             TopFeatures = features,
+            Explanation = explanation,
             ProcessingLatencyMicroseconds = timestamps.GetProperty("processingLatencyMicroseconds").GetDouble(),
         };
     }
@@ -129,6 +176,18 @@ public static class AlertJson
     private static void WriteFloat(Utf8JsonWriter w, string name, float value)
     {
         if (float.IsFinite(value))
+        {
+            w.WriteNumber(name, value);
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static void WriteDouble(Utf8JsonWriter w, string name, double value)
+    {
+        if (double.IsFinite(value))
         {
             w.WriteNumber(name, value);
         }

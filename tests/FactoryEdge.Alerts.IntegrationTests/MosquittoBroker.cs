@@ -21,7 +21,7 @@ internal sealed class MosquittoBroker : IDisposable
     }
 
     /// <summary>With <paramref name="tls"/>, a self-signed certificate for 127.0.0.1 (openssl); with a user, anonymous clients are refused.</summary>
-    public MosquittoBroker(bool tls, string? username, string? password)
+    public MosquittoBroker(bool tls, string? username, string? password, bool requireClientCertificate = false)
     {
         _directory = Path.Combine(Path.GetTempPath(), "fe-mosquitto-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(_directory);
@@ -34,9 +34,31 @@ internal sealed class MosquittoBroker : IDisposable
         {
             var cert = Path.Combine(_directory, "server.crt");
             var key = Path.Combine(_directory, "server.key");
-            Run("/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
-                "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert);
-            File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            if (requireClientCertificate)
+            {
+                // A CA that signs the server and the client certificate; the broker requires a client certificate.
+                var ca = Path.Combine(_directory, "ca.crt");
+                var caKey = Path.Combine(_directory, "ca.key");
+                Run(OpenSsl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=factoryedge-test-ca", "-keyout", caKey, "-out", ca);
+                Issue(ca, caKey, "127.0.0.1", key, cert, "subjectAltName=IP:127.0.0.1");
+                var clientKey = Path.Combine(_directory, "client.key");
+                var clientCert = Path.Combine(_directory, "client.crt");
+                Issue(ca, caKey, "edge-gateway", clientKey, clientCert, null);
+                ClientPfxPath = Path.Combine(_directory, "client.pfx");
+                Run(OpenSsl, "pkcs12", "-export", "-inkey", clientKey, "-in", clientCert, "-out", ClientPfxPath, "-passout", "pass:" + ClientPfxPassword);
+                config.Append(CultureInfo.InvariantCulture, $"cafile {ca}\nrequire_certificate true\nuse_identity_as_username true\n");
+            }
+            else
+            {
+                Run(OpenSsl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert);
+            }
+
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(key, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
             config.Append(CultureInfo.InvariantCulture, $"certfile {cert}\nkeyfile {key}\n");
         }
 
@@ -44,7 +66,11 @@ internal sealed class MosquittoBroker : IDisposable
         {
             var passwd = Path.Combine(_directory, "passwd");
             Run("/usr/bin/mosquitto_passwd", "-b", "-c", passwd, username, password ?? "");
-            File.SetUnixFileMode(passwd, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            if (!OperatingSystem.IsWindows())
+            {
+                File.SetUnixFileMode(passwd, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+            }
+
             config.Append(CultureInfo.InvariantCulture, $"allow_anonymous false\npassword_file {passwd}\n");
         }
         else
@@ -54,6 +80,13 @@ internal sealed class MosquittoBroker : IDisposable
 
         File.WriteAllText(ConfigPath, config.ToString());
     }
+
+    public const string ClientPfxPassword = "fe-test";
+
+    private const string OpenSsl = "/usr/bin/openssl";
+
+    /// <summary>PKCS#12 client certificate (with <c>requireClientCertificate</c>).</summary>
+    public string? ClientPfxPath { get; }
 
     public static bool IsCi => string.Equals(Environment.GetEnvironmentVariable("CI"), "true", StringComparison.OrdinalIgnoreCase);
 
@@ -153,6 +186,21 @@ internal sealed class MosquittoBroker : IDisposable
         catch (IOException)
         {
         }
+    }
+
+    private void Issue(string ca, string caKey, string commonName, string key, string cert, string? extension)
+    {
+        var csr = Path.Combine(_directory, commonName + ".csr");
+        Run(OpenSsl, "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=" + commonName, "-keyout", key, "-out", csr);
+        var arguments = new List<string> { "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", caKey, "-CAcreateserial", "-days", "2", "-out", cert };
+        if (extension is not null)
+        {
+            var extFile = Path.Combine(_directory, commonName + ".ext");
+            File.WriteAllText(extFile, extension + "\n");
+            arguments.AddRange(["-extfile", extFile]);
+        }
+
+        Run(OpenSsl, [.. arguments]);
     }
 
     private static void Run(string file, params string[] arguments)

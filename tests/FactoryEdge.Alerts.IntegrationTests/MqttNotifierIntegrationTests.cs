@@ -166,6 +166,27 @@ public sealed class MqttNotifierIntegrationTests(ITestOutputHelper output)
     }
 
     [MosquittoFact]
+    public async Task Tls_WithClientCertificate_Delivers()
+    {
+        using var broker = new MosquittoBroker(tls: true, username: null, password: null, requireClientCertificate: true);
+        await broker.StartAsync();
+        var options = Options(broker.Port);
+        options.Mqtt.UseTls = true;
+        options.Mqtt.AllowUntrustedCertificates = true;
+        options.Mqtt.ClientCertificatePath = broker.ClientPfxPath;
+        options.Mqtt.ClientCertificatePassword = MosquittoBroker.ClientPfxPassword;
+        await using var notifier = new MqttAlertNotifier(options, new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
+        Assert.True(await notifier.TryConnectAsync(CancellationToken.None), broker.Log);
+        await notifier.NotifyAsync(MakeAlert("mtls-1"), CancellationToken.None);
+        await WaitUntil(() => notifier.Delivered == 1, "acknowledged over mutual TLS");
+
+        options.Mqtt.ClientCertificatePath = null;
+        options.Mqtt.ClientId += "-nocert";
+        await using var refused = new MqttAlertNotifier(options, new InMemoryAlertOutbox(), TimeProvider.System, NullLogger<MqttAlertNotifier>.Instance);
+        Assert.False(await refused.TryConnectAsync(CancellationToken.None));
+    }
+
+    [MosquittoFact]
     public async Task Latency_1000Alerts_PubAckAndReceipt_ReportsPercentiles()
     {
         const int count = 1000;

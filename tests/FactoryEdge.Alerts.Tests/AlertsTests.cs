@@ -35,6 +35,19 @@ public sealed class PayloadAndRoutingTests
     }
 
     [Fact]
+    public void AlertJson_Explanation_RoundTrips()
+    {
+        var alert = Alerts.Make() with { Explanation = new AlertExplanation("outer race (BPFO line at 106.4 Hz)", [new("env_bpfo", 18.0), new("kurtosis", 9.0)], "outer race", 106.4) };
+        var json = AlertJson.Serialize(alert, DateTimeOffset.UnixEpoch);
+        var back = AlertJson.Deserialize(json).Explanation!;
+        Assert.Equal("outer race", back.Defect);
+        Assert.Equal(106.4, back.DefectFrequencyHz);
+        Assert.Equal(alert.Explanation.Drivers, back.Drivers);
+        using var doc = JsonDocument.Parse(AlertJson.Serialize(Alerts.Make(), DateTimeOffset.UnixEpoch));
+        Assert.Equal(JsonValueKind.Null, doc.RootElement.GetProperty("explanation").ValueKind);
+    }
+
+    [Fact]
     public void AlertJson_NaNScore_IsNull()
     {
         var json = AlertJson.Serialize(Alerts.Make() with { Score = float.NaN }, DateTimeOffset.UnixEpoch);
@@ -253,6 +266,44 @@ public sealed class MqttNotifierTests
         Assert.Contains(transport.Published, p => !p.Retain && AlertJson.Deserialize(p.Payload).AlertId == "q-1");
         await cts.CancelAsync();
         await run;
+    }
+}
+
+public sealed class CrashRecoveryTests
+{
+    [Fact]
+    public async Task SqliteOutbox_AlertRaisedWhileDown_DeliveredByNextProcessWithSameId()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "fe-alerts-crash-" + Guid.NewGuid().ToString("N") + ".db");
+        var options = new AlertsOptions { Mqtt = new MqttAlertOptions { Enabled = true, MaxAlertsPerMachinePerMinute = 0 } };
+        try
+        {
+            using (var outbox = new SqliteAlertOutbox(path))
+            {
+                await using var first = new MqttAlertNotifier(options, new FakeMqttTransport { Up = false }, outbox, TimeProvider.System, NullLogger.Instance);
+                await first.NotifyAsync(Alerts.Make("crash-1"), CancellationToken.None);
+                await MqttNotifierTests.WaitUntil(() => outbox.Count("mqtt") == 1, "persisted");
+            }
+
+            using (var outbox = new SqliteAlertOutbox(path))
+            {
+                var transport = new FakeMqttTransport();
+                await using var second = new MqttAlertNotifier(options, transport, outbox, TimeProvider.System, NullLogger.Instance);
+                Assert.True(await second.TryConnectAsync(CancellationToken.None));
+                Assert.Equal(1, await second.RetryDueAsync(CancellationToken.None));
+                var evt = Assert.Single(transport.Published, p => !p.Retain);
+                Assert.Equal("crash-1", AlertJson.Deserialize(evt.Payload).AlertId);
+                Assert.Equal(0, outbox.Count("mqtt"));
+            }
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            foreach (var f in new[] { path, path + "-wal", path + "-shm" })
+            {
+                File.Delete(f);
+            }
+        }
     }
 }
 

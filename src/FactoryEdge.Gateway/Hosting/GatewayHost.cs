@@ -74,6 +74,7 @@ public static class GatewayHost
         services.AddFactoryEdgeModbus(configuration);
         services.AddFactoryEdgeOpcUa(configuration);
         services.AddFactoryEdgeTelemetry(configuration);
+        services.AddFactoryEdgeAlerts(configuration);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());
         return services;
     }
