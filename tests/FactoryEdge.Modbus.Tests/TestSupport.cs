@@ -1,6 +1,5 @@
 using System.Collections.Concurrent;
 using System.Threading.Channels;
-using FactoryEdge.Core;
 using Microsoft.Extensions.Logging;
 
 namespace FactoryEdge.Modbus.Tests;
@@ -30,77 +29,6 @@ internal sealed class CollectingLogger : ILogger, ILoggerProvider, ILoggerFactor
 
     public bool Contains(string text) => Entries.Any(e => e.Message.Contains(text, StringComparison.Ordinal));
 }
-
-/// <summary>A channel writer that records blocks and gaps.</summary>
-internal sealed class RecordingWriter : IChannelWriter
-{
-    private readonly Lock _lock = new();
-    private readonly List<RecordedBlock> _blocks = [];
-    private readonly List<int> _gapsBefore = [];
-
-    public RecordingWriter(ChannelDescriptor descriptor)
-    {
-        Descriptor = descriptor;
-    }
-
-    public ChannelDescriptor Descriptor { get; }
-
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _blocks.Count;
-            }
-        }
-    }
-
-    public List<RecordedBlock> Blocks
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _blocks];
-            }
-        }
-    }
-
-    /// <summary>Number of blocks written before each MarkGap call.</summary>
-    public List<int> GapsBefore
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _gapsBefore];
-            }
-        }
-    }
-
-    public bool TryWrite(in SampleBlock block)
-    {
-        lock (_lock)
-        {
-            _blocks.Add(new RecordedBlock(block.Samples.ToArray(), block.FirstSampleIndex, block.SourceTimestampTicks, block.Quality, block.Clock));
-        }
-
-        return true;
-    }
-
-    public void Write(in SampleBlock block, CancellationToken cancellationToken) => TryWrite(block);
-
-    public void MarkGap()
-    {
-        lock (_lock)
-        {
-            _gapsBefore.Add(_blocks.Count);
-        }
-    }
-}
-
-internal sealed record RecordedBlock(float[] Samples, long FirstSampleIndex, long SourceTimestampTicks, SampleQuality Quality, ClockQuality Clock);
 
 /// <summary>
 /// An in-memory connection: requests go to a responder that returns the bytes to send back (or

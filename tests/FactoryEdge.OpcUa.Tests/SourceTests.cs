@@ -229,26 +229,3 @@ public sealed class SourceTests
         Assert.Equal("../SampleRate", servers[0].Points[0].SampleRateNode);
     }
 }
-
-/// <summary>Records blocks and gaps of one channel.</summary>
-internal sealed class RecordingWriter(ChannelDescriptor descriptor) : IChannelWriter
-{
-    private readonly List<(float[] Samples, long Index, long Ticks, SampleQuality Quality, ClockQuality Clock)> _blocks = [];
-    private readonly List<int> _gaps = [];
-
-    public ChannelDescriptor Descriptor { get; } = descriptor;
-
-    public List<(float[] Samples, long Index, long Ticks, SampleQuality Quality, ClockQuality Clock)> Blocks => _blocks;
-
-    public List<int> GapsBefore => _gaps;
-
-    public bool TryWrite(in SampleBlock block)
-    {
-        _blocks.Add((block.Samples.ToArray(), block.FirstSampleIndex, block.SourceTimestampTicks, block.Quality, block.Clock));
-        return true;
-    }
-
-    public void Write(in SampleBlock block, CancellationToken cancellationToken) => TryWrite(block);
-
-    public void MarkGap() => _gaps.Add(_blocks.Count);
-}

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using FactoryEdge.Core;
 using FactoryEdge.Modbus;
 using FactoryEdge.Simulation;
 using FactoryEdge.Simulator.Tests.Support;
@@ -39,7 +38,7 @@ public sealed class GatewaySourceProcessTests
             ],
         };
         var source = new ModbusSensorSource(options);
-        var writers = source.Channels.Select(c => new CollectingWriter(c)).ToArray();
+        var writers = source.Channels.Select(c => new RecordingWriter(c)).ToArray();
         var waveform = writers.Single(w => w.Descriptor.Id.ToString().EndsWith("accel", StringComparison.Ordinal));
         var speed = writers.Single(w => w.Descriptor.Id.ToString().EndsWith("speed", StringComparison.Ordinal));
         var temperature = writers.Single(w => w.Descriptor.Id.ToString().Contains("temperature", StringComparison.Ordinal));
@@ -80,53 +79,5 @@ public sealed class GatewaySourceProcessTests
 
         Assert.All(speed.Blocks, b => Assert.Equal(1500f, b.Samples.Single()));
         Assert.All(temperature.Blocks, b => Assert.InRange(b.Samples.Single(), 35f, 60f));
-    }
-
-    private sealed class CollectingWriter(ChannelDescriptor descriptor) : IChannelWriter
-    {
-        private readonly Lock _lock = new();
-        private readonly List<(float[] Samples, long Index)> _blocks = [];
-
-        public ChannelDescriptor Descriptor { get; } = descriptor;
-
-        public int Count
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return _blocks.Count;
-                }
-            }
-        }
-
-        public List<(float[] Samples, long Index)> Blocks
-        {
-            get
-            {
-                lock (_lock)
-                {
-                    return [.. _blocks];
-                }
-            }
-        }
-
-        public bool TryWrite(in SampleBlock block)
-        {
-            var copy = block.Samples.ToArray();
-            var index = block.FirstSampleIndex;
-            lock (_lock)
-            {
-                _blocks.Add((copy, index));
-            }
-
-            return true;
-        }
-
-        public void Write(in SampleBlock block, CancellationToken cancellationToken) => TryWrite(block);
-
-        public void MarkGap()
-        {
-        }
     }
 }

@@ -4,7 +4,6 @@ using FactoryEdge.Modbus;
 using FactoryEdge.Recordings;
 using FactoryEdge.Simulation;
 using FactoryEdge.Simulator.Tests.Support;
-using FactoryEdge.Tests.Shared;
 
 namespace FactoryEdge.Simulator.Tests;
 

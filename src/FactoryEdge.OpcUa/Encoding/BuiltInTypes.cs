@@ -435,7 +435,10 @@ public readonly struct Variant : IEquatable<Variant>
     public int ArrayLength => IsArray && Value is Array a ? a.Length : 0;
 
     /// <summary>The value as a double when it is a numeric scalar (Boolean as 0/1); NaN otherwise.</summary>
-    public double ToDouble() => IsArray ? double.NaN : Value switch
+    public double ToDouble() => IsArray ? double.NaN : NumberToDouble(Value);
+
+    /// <summary>A numeric value (or one element of a numeric array) as a double (Boolean as 0/1); NaN for anything else.</summary>
+    public static double NumberToDouble(object? value) => value switch
     {
         double d => d,
         float f => f,

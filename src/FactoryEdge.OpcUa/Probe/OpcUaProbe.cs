@@ -420,19 +420,7 @@ public static class ArrayStatistics
                 var any = false;
                 foreach (var element in array)
                 {
-                    double v = element switch
-                    {
-                        int i => i,
-                        uint u => u,
-                        short s => s,
-                        ushort us => us,
-                        long l => l,
-                        ulong ul => ul,
-                        byte b => b,
-                        sbyte sb => sb,
-                        bool bo => bo ? 1 : 0,
-                        _ => double.NaN,
-                    };
+                    var v = Variant.NumberToDouble(element);
                     if (double.IsNaN(v))
                     {
                         return false;

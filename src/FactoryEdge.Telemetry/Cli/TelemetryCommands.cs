@@ -148,14 +148,8 @@ public static class TelemetryCommands
         }
 
         var path = settings.SpoolPath ?? SpoolOptions.DefaultPath();
-        SqliteConnection connection;
-        try
+        if (await OpenStoreAsync(path, error).ConfigureAwait(false) is not { } connection)
         {
-            connection = SqliteSpool.OpenReadOnly(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or SqliteException)
-        {
-            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return NoStore;
         }
 
@@ -232,14 +226,8 @@ public static class TelemetryCommands
         var fromTicks = since?.UtcTicks ?? long.MinValue;
         var toTicks = until?.UtcTicks ?? long.MaxValue;
         var path = settings.SpoolPath ?? SpoolOptions.DefaultPath();
-        SqliteConnection connection;
-        try
+        if (await OpenStoreAsync(path, error).ConfigureAwait(false) is not { } connection)
         {
-            connection = SqliteSpool.OpenReadOnly(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or SqliteException)
-        {
-            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return NoStore;
         }
 
@@ -291,14 +279,8 @@ public static class TelemetryCommands
         ArgumentNullException.ThrowIfNull(error);
         time ??= TimeProvider.System;
         var path = spoolPath ?? SpoolOptions.DefaultPath();
-        SqliteConnection connection;
-        try
+        if (await OpenStoreAsync(path, error).ConfigureAwait(false) is not { } connection)
         {
-            connection = SqliteSpool.OpenReadOnly(path);
-        }
-        catch (Exception ex) when (ex is FileNotFoundException or SqliteException)
-        {
-            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
             return NoStore;
         }
 
@@ -422,6 +404,20 @@ public static class TelemetryCommands
         using var cmd = connection.CreateCommand();
         cmd.CommandText = "SELECT coalesce(max(id), 0) FROM records;";
         return (long)cmd.ExecuteScalar()!;
+    }
+
+    /// <summary>Opens the store read-only, or says why it cannot (missing file, not a store) and returns null.</summary>
+    private static async Task<SqliteConnection?> OpenStoreAsync(string path, TextWriter error)
+    {
+        try
+        {
+            return SqliteSpool.OpenReadOnly(path);
+        }
+        catch (Exception ex) when (ex is FileNotFoundException or SqliteException)
+        {
+            await error.WriteLineAsync("error: " + ex.Message).ConfigureAwait(false);
+            return null;
+        }
     }
 
     /// <summary>The newest <paramref name="limit"/> stored lines that match, newest first.</summary>

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Globalization;
-using FactoryEdge.Core;
 using FactoryEdge.Modbus;
 
 namespace FactoryEdge.IntegrationTests.Modbus;
@@ -56,70 +55,3 @@ internal static class PeerMap
     public static string[] Lines(string text) => text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
 }
 
-/// <summary>Records blocks and gaps of one channel.</summary>
-internal sealed class RecordingWriter : IChannelWriter
-{
-    private readonly Lock _lock = new();
-    private readonly List<(float[] Samples, long Index, SampleQuality Quality, ClockQuality Clock)> _blocks = [];
-    private readonly List<int> _gaps = [];
-
-    public RecordingWriter(ChannelDescriptor descriptor)
-    {
-        Descriptor = descriptor;
-    }
-
-    public ChannelDescriptor Descriptor { get; }
-
-    public int Count
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return _blocks.Count;
-            }
-        }
-    }
-
-    public List<(float[] Samples, long Index, SampleQuality Quality, ClockQuality Clock)> Blocks
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _blocks];
-            }
-        }
-    }
-
-    public List<int> GapsBefore
-    {
-        get
-        {
-            lock (_lock)
-            {
-                return [.. _gaps];
-            }
-        }
-    }
-
-    public bool TryWrite(in SampleBlock block)
-    {
-        lock (_lock)
-        {
-            _blocks.Add((block.Samples.ToArray(), block.FirstSampleIndex, block.Quality, block.Clock));
-        }
-
-        return true;
-    }
-
-    public void Write(in SampleBlock block, CancellationToken cancellationToken) => TryWrite(block);
-
-    public void MarkGap()
-    {
-        lock (_lock)
-        {
-            _gaps.Add(_blocks.Count);
-        }
-    }
-}

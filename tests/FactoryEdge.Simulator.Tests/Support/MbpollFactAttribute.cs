@@ -1,4 +1,3 @@
-using FactoryEdge.Tests.Shared;
 
 namespace FactoryEdge.Simulator.Tests.Support;
 
