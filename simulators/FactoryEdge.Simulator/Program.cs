@@ -6,7 +6,7 @@ namespace FactoryEdge.Simulator;
 
 /// <summary>
 /// <c>factoryedge-sim</c>: serves simulated machines over the wire. One subcommand per transport
-/// (<c>modbus</c>; <c>opcua</c> will sit beside it and share <see cref="MachineOptions"/>).
+/// (<c>modbus</c>, <c>opcua</c>, sharing <see cref="MachineOptions"/>) and <c>record</c>.
 /// </summary>
 public static class Program
 {
@@ -22,7 +22,7 @@ public static class Program
                 await Console.Error.WriteLineAsync($"factoryedge-sim: {problem.Message}").ConfigureAwait(false);
             }
 
-            await Console.Error.WriteLineAsync("Try 'factoryedge-sim --help' or 'factoryedge-sim modbus --help'.").ConfigureAwait(false);
+            await Console.Error.WriteLineAsync("Try 'factoryedge-sim --help' or 'factoryedge-sim modbus --help' / 'opcua --help'.").ConfigureAwait(false);
             return ExitCodes.Usage;
         }
 
@@ -43,8 +43,10 @@ public static class Program
 
     internal static RootCommand BuildCommandLine(TextReader input, TextWriter output, TextWriter error, TimeProvider timeProvider)
     {
-        var root = new RootCommand("FactoryEdge simulators: serve machines — from the physics-based generator or from recordings — over Modbus TCP (OPC UA next). See docs/simulators.md.");
+        var root = new RootCommand("FactoryEdge simulators: serve machines — from the physics-based generator or from recordings — over Modbus TCP and OPC UA. See docs/simulators.md.");
         root.Subcommands.Add(ModbusCommand.Build(input, output, error, timeProvider));
+        root.Subcommands.Add(OpcUaCommand.Build(input, output, error, timeProvider));
+        root.Subcommands.Add(RecordCommand.Build(output, error, timeProvider));
         return root;
     }
 }

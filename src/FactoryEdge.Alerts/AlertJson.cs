@@ -82,8 +82,11 @@ public static class AlertJson
             w.WriteNull("explanation");
         }
 
+        w.WriteString("isoZone", alert.IsoZone == IsoZone.None ? null : alert.IsoZone.ToString());
         w.WriteStartObject("timestamps");
         w.WriteString("source", alert.SourceTime.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        WriteTime(w, "windowComplete", alert.WindowCompleteTime);
+        WriteTime(w, "scored", alert.ScoredTime);
         w.WriteString("dispatched", dispatched.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
         w.WriteNumber("processingLatencyMicroseconds", Math.Round(alert.ProcessingLatencyMicroseconds, 1));
         w.WriteEndObject();
@@ -138,6 +141,9 @@ public static class AlertJson
             TopFeatures = features,
             Explanation = explanation,
             ProcessingLatencyMicroseconds = timestamps.GetProperty("processingLatencyMicroseconds").GetDouble(),
+            IsoZone = root.TryGetProperty("isoZone", out var zone) && zone.ValueKind == JsonValueKind.String && Enum.TryParse<IsoZone>(zone.GetString(), out var z) ? z : IsoZone.None,
+            WindowCompleteTime = ReadTime(timestamps, "windowComplete"),
+            ScoredTime = ReadTime(timestamps, "scored"),
         };
     }
 
@@ -196,6 +202,23 @@ public static class AlertJson
             w.WriteNull(name);
         }
     }
+
+    private static void WriteTime(Utf8JsonWriter w, string name, DateTimeOffset? time)
+    {
+        if (time is { } t)
+        {
+            w.WriteString(name, t.ToUniversalTime().ToString("O", CultureInfo.InvariantCulture));
+        }
+        else
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    private static DateTimeOffset? ReadTime(JsonElement parent, string name) =>
+        parent.TryGetProperty(name, out var e) && e.ValueKind == JsonValueKind.String
+            ? DateTimeOffset.Parse(e.GetString()!, CultureInfo.InvariantCulture, DateTimeStyles.RoundtripKind)
+            : null;
 
     private static float ReadFloat(JsonElement element) => element.ValueKind == JsonValueKind.Null ? float.NaN : element.GetSingle();
 }

@@ -1,5 +1,3 @@
-using FactoryEdge.Core;
-
 namespace FactoryEdge.Alerts;
 
 /// <summary>The configured notifiers (one instance each, shared by the pipeline and the delivery service).</summary>
@@ -23,29 +21,5 @@ internal sealed class AlertNotifierSet(IReadOnlyList<OutboxAlertNotifier> all) :
                     break;
             }
         }
-    }
-}
-
-/// <summary>
-/// One <see cref="IAlertNotifier"/> for the pipeline that hands each alert to every configured notifier
-/// concurrently (MQTT and webhooks do not wait for each other).
-/// </summary>
-internal sealed class AlertNotifierFanOut(IReadOnlyList<OutboxAlertNotifier> notifiers) : IAlertNotifier
-{
-    public string Name => "alerts";
-
-    public ValueTask NotifyAsync(Alert alert, CancellationToken cancellationToken)
-    {
-        if (notifiers.Count == 1)
-        {
-            return notifiers[0].NotifyAsync(alert, cancellationToken);
-        }
-
-        if (notifiers.Count == 0)
-        {
-            return ValueTask.CompletedTask;
-        }
-
-        return new ValueTask(Task.WhenAll(notifiers.Select(n => n.NotifyAsync(alert, cancellationToken).AsTask())));
     }
 }

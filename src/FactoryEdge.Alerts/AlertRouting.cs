@@ -21,6 +21,11 @@ internal sealed class AlertRoute
             return false;
         }
 
+        return MatchesMachine(alert.Channel);
+    }
+
+    public bool MatchesMachine(ChannelId channel)
+    {
         if (_patterns.Length == 0)
         {
             return true;
@@ -28,7 +33,7 @@ internal sealed class AlertRoute
 
         foreach (var p in _patterns)
         {
-            if (Part(p[0], alert.Channel.Site) && Part(p[1], alert.Channel.Line) && Part(p[2], alert.Channel.Machine))
+            if (Part(p[0], channel.Site) && Part(p[1], channel.Line) && Part(p[2], channel.Machine))
             {
                 return true;
             }

@@ -22,6 +22,9 @@ public sealed class AlertsOptions
     public MqttAlertOptions Mqtt { get; set; } = new();
 
     public List<WebhookAlertOptions> Webhooks { get; set; } = [];
+
+    /// <summary>Alarm management: acknowledgement, shelving, suppression, chattering, floods, audit log.</summary>
+    public AlarmLifecycleOptions Lifecycle { get; set; } = new();
 }
 
 /// <summary>Which alerts a notifier receives, and how many per machine.</summary>

@@ -60,6 +60,47 @@ internal sealed class AlertsOptionsValidator : IValidateOptions<AlertsOptions>
             Route(failures, "Mqtt", mqtt);
         }
 
+        var life = options.Lifecycle;
+        Positive(failures, "Lifecycle:MaxShelveDuration", life.MaxShelveDuration);
+        Positive(failures, "Lifecycle:KeepCleared", life.KeepCleared);
+        Positive(failures, "Lifecycle:ChatterWindow", life.ChatterWindow);
+        Positive(failures, "Lifecycle:FloodWindow", life.FloodWindow);
+        Positive(failures, "Lifecycle:FloodSummaryInterval", life.FloodSummaryInterval);
+        if (life.SuppressionHoldOff < TimeSpan.Zero)
+        {
+            failures.Add($"{Prefix}Lifecycle:SuppressionHoldOff is {life.SuppressionHoldOff}; allowed: 0 or more.");
+        }
+
+        if (life.TickInterval <= TimeSpan.Zero || life.TickInterval > TimeSpan.FromSeconds(10))
+        {
+            failures.Add($"{Prefix}Lifecycle:TickInterval is {life.TickInterval}; allowed: greater than 0 and at most 00:00:10.");
+        }
+
+        if (life.ChatterRaises is < 0 or 1)
+        {
+            failures.Add($"{Prefix}Lifecycle:ChatterRaises is {life.ChatterRaises}; allowed: 0 (off) or 2 and more.");
+        }
+
+        if (life.FloodThreshold < 0)
+        {
+            failures.Add($"{Prefix}Lifecycle:FloodThreshold is {life.FloodThreshold}; allowed: 0 (off) or more.");
+        }
+
+        if (life.CommandTopic.Length > 0 && (life.CommandTopic.AsSpan().IndexOfAny("#+") >= 0 || life.CommandTopic.EndsWith('/')))
+        {
+            failures.Add($"{Prefix}Lifecycle:CommandTopic is '{life.CommandTopic}'; allowed: empty (no MQTT commands) or a topic without '#', '+' or a trailing '/'.");
+        }
+
+        if (life.CommandTopic.Length > 0 && !mqtt.Enabled)
+        {
+            failures.Add($"{Prefix}Lifecycle:CommandTopic is '{life.CommandTopic}' while Mqtt:Enabled is false; allowed: enable MQTT or leave CommandTopic empty.");
+        }
+
+        if (life.ReplyTopic.Length > 0 && (life.ReplyTopic.AsSpan().IndexOfAny("#+") >= 0 || life.ReplyTopic == life.CommandTopic))
+        {
+            failures.Add($"{Prefix}Lifecycle:ReplyTopic is '{life.ReplyTopic}'; allowed: a topic without '#' or '+', different from CommandTopic.");
+        }
+
         var names = new HashSet<string>(StringComparer.Ordinal);
         for (var i = 0; i < options.Webhooks.Count; i++)
         {

@@ -37,8 +37,26 @@ public static class AlertsServiceCollectionExtensions
             return string.IsNullOrWhiteSpace(path) ? new InMemoryAlertOutbox() : new SqliteAlertOutbox(path);
         });
         services.TryAddSingleton(static sp => CreateNotifiers(sp));
-        services.AddSingleton<IAlertNotifier>(static sp => new AlertNotifierFanOut(sp.GetRequiredService<AlertNotifierSet>().All));
+
+        // Alarm management: every alert passes the alarm board on its way to the notifiers.
+        services.TryAddSingleton(static sp => new AlarmAuditLog(sp.GetRequiredService<IOptions<AlertsOptions>>().Value.Lifecycle.AuditLogPath));
+        services.TryAddSingleton(static sp => new AlarmBoard(
+            sp.GetRequiredService<IOptions<AlertsOptions>>().Value.Lifecycle,
+            sp.GetRequiredService<AlarmAuditLog>(),
+            sp.GetRequiredService<TimeProvider>(),
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<AlarmBoard>()));
+        services.TryAddSingleton<IAlarmBoard>(static sp => sp.GetRequiredService<AlarmBoard>());
+        services.TryAddSingleton(static sp => new AlarmGateNotifier(
+            sp.GetRequiredService<AlarmBoard>(),
+            sp.GetRequiredService<AlertNotifierSet>().All,
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<AlarmGateNotifier>()));
+        services.AddSingleton<IAlertNotifier>(static sp => sp.GetRequiredService<AlarmGateNotifier>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<ITelemetrySink, AlarmBoardHealthSink>(static sp => new AlarmBoardHealthSink(sp.GetRequiredService<AlarmBoard>())));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AlertDeliveryService>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AlarmLifecycleService>(static sp => new AlarmLifecycleService(
+            sp.GetRequiredService<AlarmBoard>(), sp.GetRequiredService<IOptions<AlertsOptions>>().Value, sp.GetRequiredService<TimeProvider>(),
+            (sp.GetService<ILoggerFactory>() ?? NullLoggerFactory.Instance).CreateLogger<AlarmLifecycleService>())));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, MqttCommandServiceHost>(static sp => new MqttCommandServiceHost(sp)));
         return services;
     }
 

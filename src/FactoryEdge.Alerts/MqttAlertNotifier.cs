@@ -58,6 +58,42 @@ public sealed partial class MqttAlertNotifier : OutboxAlertNotifier, IAsyncDispo
         return $"{_options.TopicPrefix}/{channel.Site}/{channel.Line}/{channel.Machine}/state";
     }
 
+    /// <summary>Flood summaries go to <c>{prefix}/flood</c> (QoS 1, not retained).</summary>
+    public string FloodTopic => _options.TopicPrefix + "/flood";
+
+    public override async ValueTask NotifyFloodAsync(byte[] payload, CancellationToken cancellationToken)
+    {
+        if (!_transport.IsConnected)
+        {
+            LogStateFailed(Logger, "flood summary", "not connected");
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        await _transport.PublishAsync(FloodTopic, payload, false, timeout.Token).ConfigureAwait(false);
+    }
+
+    /// <summary>Channel health, retained: <c>{prefix}/{site}/{line}/{machine}/health/{sensor}/{axis}</c>.</summary>
+    public string HealthTopic(ChannelId channel)
+    {
+        ArgumentNullException.ThrowIfNull(channel);
+        return $"{_options.TopicPrefix}/{channel.Site}/{channel.Line}/{channel.Machine}/health/{channel.Sensor}/{channel.Axis}";
+    }
+
+    public override async ValueTask NotifyChannelHealthAsync(ChannelHealthEvent healthEvent, byte[] payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(healthEvent);
+        if (!_transport.IsConnected || !RoutesMachine(healthEvent.Channel))
+        {
+            return;
+        }
+
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.PublishTimeout);
+        await _transport.PublishAsync(HealthTopic(healthEvent.Channel), payload, true, timeout.Token).ConfigureAwait(false);
+    }
+
     /// <summary>Connects once (used at start and by the reconnect loop).</summary>
     public async Task<bool> TryConnectAsync(CancellationToken cancellationToken)
     {

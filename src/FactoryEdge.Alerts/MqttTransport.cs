@@ -22,10 +22,12 @@ internal sealed class MqttNetTransport : IMqttAlertTransport
     private readonly MqttClientOptions _options;
     private readonly X509Certificate2? _certificate;
 
-    public MqttNetTransport(MqttAlertOptions options)
+    /// <param name="options">Broker, credentials, TLS.</param>
+    /// <param name="clientIdSuffix">Appended to the client id (a second connection, e.g. for commands).</param>
+    public MqttNetTransport(MqttAlertOptions options, string clientIdSuffix = "")
     {
         _client = new MqttClientFactory().CreateMqttClient();
-        var clientId = string.IsNullOrEmpty(options.ClientId) ? "factoryedge-" + Environment.MachineName : options.ClientId;
+        var clientId = (string.IsNullOrEmpty(options.ClientId) ? "factoryedge-" + Environment.MachineName : options.ClientId) + clientIdSuffix;
         var builder = new MqttClientOptionsBuilder()
             .WithTcpServer(options.Host, options.Port)
             .WithClientId(clientId)
@@ -72,6 +74,9 @@ internal sealed class MqttNetTransport : IMqttAlertTransport
     }
 
     public bool IsConnected => _client.IsConnected;
+
+    /// <summary>The MQTTnet client (subscriptions of the command service).</summary>
+    public IMqttClient Client => _client;
 
     public async Task ConnectAsync(CancellationToken cancellationToken)
     {

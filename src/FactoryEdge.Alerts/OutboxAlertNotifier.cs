@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using FactoryEdge.Core;
 using Microsoft.Extensions.Logging;
 
@@ -15,6 +16,16 @@ public enum DeliveryOutcome
 
     /// <summary>The peer refused it for good (HTTP 4xx other than 408/429): drop it.</summary>
     Rejected,
+}
+
+/// <summary>The first delivery attempt of an alert returned: how, and when (<see cref="Stopwatch"/> ticks).</summary>
+public sealed class AlertAttemptEventArgs(Alert alert, DeliveryOutcome outcome, long timestamp) : EventArgs
+{
+    public Alert Alert { get; } = alert;
+
+    public DeliveryOutcome Outcome { get; } = outcome;
+
+    public long Timestamp { get; } = timestamp;
 }
 
 /// <summary>
@@ -48,6 +59,9 @@ public abstract partial class OutboxAlertNotifier : IAlertNotifier
     }
 
     public string Name { get; }
+
+    /// <summary>Raised when the first attempt of an alert returned (PUBACK, HTTP answer, or not), with a Stopwatch timestamp.</summary>
+    public event EventHandler<AlertAttemptEventArgs>? FirstAttemptCompleted;
 
     /// <summary>Alerts acknowledged by the peer on the first attempt.</summary>
     public long Delivered => Interlocked.Read(ref _delivered);
@@ -109,6 +123,7 @@ public abstract partial class OutboxAlertNotifier : IAlertNotifier
         try
         {
             outcome = IsReady ? await DeliverAsync(alert, payload, cancellationToken).ConfigureAwait(false) : DeliveryOutcome.RetryLater;
+            FirstAttemptCompleted?.Invoke(this, new AlertAttemptEventArgs(alert, outcome, Stopwatch.GetTimestamp()));
         }
         catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
         {
@@ -119,6 +134,18 @@ public abstract partial class OutboxAlertNotifier : IAlertNotifier
             _ = FinishFirstAttemptAsync(persist, entry, outcome, key);
         }
     }
+
+    /// <summary>
+    /// Sends a flood summary (JSON, docs/alerts.md) once, best effort: it is not queued in the outbox.
+    /// The held-back alerts themselves stay on the alarm board.
+    /// </summary>
+    public virtual ValueTask NotifyFloodAsync(byte[] payload, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>Sends a channel-health event (JSON, docs/alerts.md) once, best effort; routed by machine like alerts.</summary>
+    public virtual ValueTask NotifyChannelHealthAsync(ChannelHealthEvent healthEvent, byte[] payload, CancellationToken cancellationToken) => ValueTask.CompletedTask;
+
+    /// <summary>True when this notifier's machine filter takes <paramref name="channel"/>'s machine.</summary>
+    protected bool RoutesMachine(ChannelId channel) => _route.MatchesMachine(channel);
 
     /// <summary>Runs the retry loop (and, in derived classes, the connection) until cancelled.</summary>
     public virtual async Task RunAsync(CancellationToken cancellationToken)

@@ -70,6 +70,46 @@ public sealed partial class WebhookAlertNotifier : OutboxAlertNotifier, IDisposa
         }
     }
 
+    /// <summary>Channel-health event: one signed POST when the machine is routed here, not retried.</summary>
+    public override ValueTask NotifyChannelHealthAsync(ChannelHealthEvent healthEvent, byte[] payload, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(healthEvent);
+        return RoutesMachine(healthEvent.Channel) ? PostOnceAsync(payload, "health", cancellationToken) : ValueTask.CompletedTask;
+    }
+
+    /// <summary>Flood summary: one signed POST, not retried.</summary>
+    public override ValueTask NotifyFloodAsync(byte[] payload, CancellationToken cancellationToken) => PostOnceAsync(payload, "flood", cancellationToken);
+
+    private async ValueTask PostOnceAsync(byte[] payload, string kind, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(payload);
+        var timestamp = Time.GetUtcNow().ToUnixTimeSeconds().ToString(CultureInfo.InvariantCulture);
+        using var request = new HttpRequestMessage(HttpMethod.Post, _url);
+        request.Content = new ByteArrayContent(payload);
+        request.Content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
+        request.Headers.TryAddWithoutValidation(IdempotencyHeader, kind + ":" + Convert.ToHexStringLower(SHA256.HashData(payload))[..32]);
+        request.Headers.TryAddWithoutValidation(TimestampHeader, timestamp);
+        request.Headers.TryAddWithoutValidation(SignatureHeader, Sign(_secret, timestamp, payload));
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_options.Timeout);
+        try
+        {
+            using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token).ConfigureAwait(false);
+            if (!response.IsSuccessStatusCode)
+            {
+                LogStatus(Logger, Name, kind, (int)response.StatusCode);
+            }
+        }
+        catch (HttpRequestException ex)
+        {
+            LogUnreachable(Logger, Name, kind, ex.HttpRequestError, ex.Message);
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            LogStatus(Logger, Name, kind, (int)HttpStatusCode.RequestTimeout);
+        }
+    }
+
     protected override TimeSpan Backoff(int attempts)
     {
         var ms = Math.Min(_options.MaxBackoff.TotalMilliseconds, _options.InitialBackoff.TotalMilliseconds * Math.Pow(2, Math.Min(attempts - 1, 30)));

@@ -7,6 +7,9 @@ public enum AlarmActionSource
     Http = 2,
     Dashboard = 3,
     Cli = 4,
+
+    /// <summary>The gateway itself (shelving expired).</summary>
+    System = 5,
 }
 
 /// <summary>The operator-facing state of one alarm (ISA-18.2 style: active/cleared × acknowledged, shelved).</summary>
@@ -41,6 +44,21 @@ public sealed record AlarmView
 
     /// <summary>Shelved until this time (notifications held back); null when not shelved.</summary>
     public DateTimeOffset? ShelvedUntil { get; init; }
+
+    /// <summary>
+    /// Why notifications of this alarm are held back by design (channel unhealthy, machine stopped,
+    /// chattering, flood); null when they are not.
+    /// </summary>
+    public string? SuppressedBecause { get; init; }
+
+    /// <summary>True once the alarm's raise (or escalation) went out to the notifiers.</summary>
+    public bool Annunciated { get; init; }
+
+    /// <summary>Who shelved it, when shelved.</summary>
+    public string? ShelvedBy { get; init; }
+
+    /// <summary>When it cleared (null while active).</summary>
+    public DateTimeOffset? ClearedAt { get; init; }
 }
 
 /// <summary>Result of an operator action: done, or why not (unknown alarm, not allowed, bad argument).</summary>

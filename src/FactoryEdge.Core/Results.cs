@@ -149,6 +149,21 @@ public sealed record Alert
 
     /// <summary>Why: the features that drove the score and the matched defect, when the scorer can tell.</summary>
     public AlertExplanation? Explanation { get; init; }
+
+    /// <summary>ISO 20816-3 zone of the raising window's velocity RMS (<see cref="IsoZone.None"/> when not evaluated).</summary>
+    public IsoZone IsoZone { get; init; }
+
+    /// <summary>Wall-clock time the raising window was complete in the assembler (null when not known).</summary>
+    public DateTimeOffset? WindowCompleteTime { get; init; }
+
+    /// <summary>Wall-clock time the raising window was scored (null when not known).</summary>
+    public DateTimeOffset? ScoredTime { get; init; }
+
+    /// <summary>
+    /// <see cref="System.Diagnostics.Stopwatch"/> ticks when the raising window was complete (0 when not known).
+    /// In-process only (latency measurements); not part of the payload.
+    /// </summary>
+    public long WindowCompleteTimestamp { get; init; }
 }
 
 /// <summary>

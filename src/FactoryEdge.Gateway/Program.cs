@@ -42,6 +42,9 @@ public static class Program
         root.Subcommands.Add(BuildDemo());
         root.Subcommands.Add(BuildBench());
         root.Subcommands.Add(BuildTelemetry());
+        root.Subcommands.Add(Dashboard.DashboardCommands.Build());
+        root.Subcommands.Add(ConfigCommand.Build());
+        root.Subcommands.Add(CertCommand.Build());
         var probe = new Command("probe", "Commissioning: read a device (modbus://…) or an OPC UA server (opc.tcp://…) and print decoded values.\n" + Modbus.ModbusProbe.Usage + "\n" + OpcUa.OpcUaProbe.Usage)
         {
             TreatUnmatchedTokensAsErrors = false,
@@ -111,7 +114,8 @@ public static class Program
 
     private static Command BuildTrain()
     {
-        var input = new Option<string[]>("--input", "-i") { Description = "Normal recording(s) to learn from (CSV or WAV); repeat for several.", Required = true, AllowMultipleArgumentsPerToken = false };
+        var input = new Option<string[]>("--input", "-i") { Description = "Normal recording(s) to learn from (CSV or WAV); repeat for several.", AllowMultipleArgumentsPerToken = false };
+        var inputBatches = new Option<string[]>("--input-batches") { Description = "Folder(s) of received training batches (docs/uplink.md): their normal samples are learned from.", AllowMultipleArgumentsPerToken = false };
         var output = new Option<string>("--out", "-o") { Description = "Model file to write (MODEL.onnx; the manifest goes beside it).", Required = true };
         var window = new Option<int>("--window") { Description = "Window size (power of two, 1024–65536); must match the gateway's.", DefaultValueFactory = _ => 4096 };
         var overlap = new Option<double>("--overlap") { Description = "Window overlap, 0–0.9.", DefaultValueFactory = _ => 0.5 };
@@ -128,6 +132,7 @@ public static class Program
         {
             input, output, window, overlap, modelId, version, clusters, holdBack, margin, features, bearing, rpm, noProgress,
         };
+        command.Options.Add(inputBatches);
         command.SetAction((parse, ct) => Training.TrainCommand.RunAsync(
             new Training.TrainSettings
             {
@@ -144,6 +149,7 @@ public static class Program
                 Bearing = parse.GetValue(bearing),
                 Rpm = parse.GetValue(rpm),
                 NoProgress = parse.GetValue(noProgress),
+                InputBatches = parse.GetValue(inputBatches) ?? [],
             },
             Console.Out, Console.Error, ct));
         return command;
@@ -171,6 +177,37 @@ public static class Program
         command.Subcommands.Add(keygen);
         command.Subcommands.Add(sign);
         command.Subcommands.Add(verify);
+
+        // Operator verbs on a running gateway's models folder (command files, docs/models.md).
+        Option<string> ModelsDir() => new("--models-dir", "-d") { Description = "The gateway's models folder (Scoring:ModelsDirectory).", Required = true };
+        var listDir = ModelsDir();
+        var list = new Command("list", "List the model files in a models folder and what the gateway watching it runs.") { listDir };
+        list.SetAction((parse, ct) => Scoring.ModelOperatorCommand.ListAsync(new Scoring.ModelListSettings { ModelsDirectory = parse.GetValue(listDir)! }, Console.Out, Console.Error, ct));
+        command.Subcommands.Add(list);
+        foreach (var (name, verb, help) in new[]
+        {
+            ("status", Scoring.ModelControlCommand.Status, "Ask the running gateway which models it runs."),
+            ("promote", Scoring.ModelControlCommand.Promote, "Make a model line's shadow candidate active."),
+            ("rollback", Scoring.ModelControlCommand.Rollback, "Roll a model line back (to --version, or the newest older version that verifies)."),
+            ("shadow-report", Scoring.ModelControlCommand.ShadowReport, "A model line's shadow candidate: would-be alert rate beside the active model."),
+            ("stop-shadow", Scoring.ModelControlCommand.StopShadow, "Stop a model line's shadow candidate without promoting it."),
+        })
+        {
+            var dir = ModelsDir();
+            var line = new Argument<string?>("MODEL_ID") { Description = "The model line (manifest model_id).", Arity = verb == Scoring.ModelControlCommand.Status ? ArgumentArity.ZeroOrOne : ArgumentArity.ExactlyOne };
+            var version = new Option<long?>("--version") { Description = "Rollback target version." };
+            var timeout = new Option<double>("--timeout") { Description = "Seconds to wait for the gateway's answer (default 30).", DefaultValueFactory = _ => 30 };
+            var sub = new Command(name, help) { dir, line, timeout };
+            if (verb == Scoring.ModelControlCommand.Rollback)
+            {
+                sub.Options.Add(version);
+            }
+
+            sub.SetAction((parse, ct) => Scoring.ModelOperatorCommand.RunAsync(
+                new Scoring.ModelOperatorSettings { ModelsDirectory = parse.GetValue(dir)!, Command = verb, ModelId = parse.GetValue(line), Version = parse.GetValue(version), TimeoutSeconds = parse.GetValue(timeout) },
+                Console.Out, Console.Error, TimeProvider.System, ct));
+            command.Subcommands.Add(sub);
+        }
         return command;
     }
 
@@ -182,18 +219,32 @@ public static class Program
         var influxApi = new Option<string?>("--influx-api") { Description = "v2 (InfluxDB 2.x/3.x/Cloud, 1.8+) or v1 (/write, InfluxDB 1.x)." };
         var influxBucket = new Option<string?>("--influx-bucket") { Description = "Bucket (v2)." };
         var influxDb = new Option<string?>("--influx-db") { Description = "Database (v1)." };
-        var command = new Command("demo", "The gateway with three simulated machines; one develops a bearing fault after ~20 s. Needs no external service.")
+        var mqtt = new Option<string?>("--mqtt") { Description = "Publish the alerts to this MQTT broker: mqtt://HOST:PORT (mqtts:// for TLS; same keys as FactoryEdge:Alerts:Mqtt for 'run')." };
+        mqtt.Validators.Add(r =>
         {
-            duration, faultAt, influx, influxApi, influxBucket, influxDb,
+            try
+            {
+                _ = r.GetValueOrDefault<string?>() is { Length: > 0 } u ? Alerts.AlertsCommandLine.MqttOverrides(u) : null;
+            }
+            catch (FormatException ex)
+            {
+                r.AddError(ex.Message);
+            }
+        });
+        var replay = new Option<string?>("--replay") { Description = "Serve this recording (CSV or WAV, looping) over OPC UA instead of the generated machines, e.g. ../shared/data/cwru/cwru_48k_normal_0hp_97.csv." };
+        var command = new Command("demo", "The gateway reading six simulated machines over the wire (OPC UA and Modbus, in process on loopback); one develops a bearing fault after ~20 s. Needs no external service.")
+        {
+            duration, faultAt, influx, influxApi, influxBucket, influxDb, mqtt, replay,
         };
         command.SetAction((parse, ct) => DemoCommand.RunAsync(
             parse.GetValue(duration),
             parse.GetValue(faultAt),
             Console.Out,
             ct,
-            parse.GetValue(influx) is { Length: > 0 } url
+            (parse.GetValue(influx) is { Length: > 0 } url
                 ? Telemetry.Cli.TelemetryCommands.InfluxOverrides(url, parse.GetValue(influxApi), parse.GetValue(influxBucket), parse.GetValue(influxDb))
-                : null));
+                : []).Concat(parse.GetValue(mqtt) is { Length: > 0 } broker ? Alerts.AlertsCommandLine.MqttOverrides(broker) : []),
+            parse.GetValue(replay)));
         return command;
     }
 

@@ -20,6 +20,7 @@ internal sealed class AlertEngine
     private readonly string[] _featureNames;
     private readonly int[] _reportedFeatures;
     private readonly IAlertExplainer? _explainer;
+    private readonly int _isoZoneFeature;
 
     public AlertEngine(AlertRuleOptions options, int channelCount, IReadOnlyList<string> featureNames, IAlertExplainer? explainer = null)
     {
@@ -38,6 +39,7 @@ internal sealed class AlertEngine
         }
 
         _reportedFeatures = [.. reported];
+        _isoZoneFeature = Array.IndexOf(_featureNames, "iso_zone");
     }
 
     public long Raised { get; private set; }
@@ -77,6 +79,12 @@ internal sealed class AlertEngine
             {
                 state.Severity = severity;
                 return Create(result, modelId, AlertState.Escalated, severity, state.AlertId!);
+            }
+
+            if (!_options.Dedupe)
+            {
+                Raised++;
+                return Create(result, modelId, AlertState.Raised, severity, AlertIdFor(result));
             }
 
             return null;
@@ -150,7 +158,19 @@ internal sealed class AlertEngine
             Message = string.Create(CultureInfo.InvariantCulture, $"{result.Channel.MachineKey}: {verb} on {result.Channel.Sensor}/{result.Channel.Axis} (score {result.Score:0.00}, threshold {result.Threshold:0.00}){because}"),
             TopFeatures = top,
             Explanation = explanation,
+            IsoZone = IsoZoneOf(result),
         };
+    }
+
+    private IsoZone IsoZoneOf(WindowResult result)
+    {
+        if (_isoZoneFeature < 0)
+        {
+            return IsoZone.None;
+        }
+
+        var value = result.Features[_isoZoneFeature];
+        return float.IsFinite(value) && value >= (int)IsoZone.A && value <= (int)IsoZone.D ? (IsoZone)(int)value : IsoZone.None;
     }
 
     /// <summary>Stable id: the same channel and raising window always give the same id (resends dedupe).</summary>

@@ -29,6 +29,8 @@ internal sealed class ChannelInput : IChannelWriter
     private long _droppedBlocks;
     private long _droppedSamples;
     private long _blocks;
+    private long _acceptedSamples;
+    private long _lastReceivedTicks;
 
     public ChannelInput(int index, ChannelDescriptor descriptor, int sampleCapacity, IWakeable consumer)
     {
@@ -50,6 +52,12 @@ internal sealed class ChannelInput : IChannelWriter
     public long DroppedSamples => Interlocked.Read(ref _droppedSamples);
 
     public long Blocks => Interlocked.Read(ref _blocks);
+
+    /// <summary>Samples accepted into the ring (for samples/s metrics).</summary>
+    public long AcceptedSamples => Interlocked.Read(ref _acceptedSamples);
+
+    /// <summary>Stopwatch ticks when the last block was accepted (0 before the first).</summary>
+    public long LastReceivedTicks => Volatile.Read(ref _lastReceivedTicks);
 
     internal SpscRing<float> Samples => _samples;
 
@@ -125,6 +133,8 @@ internal sealed class ChannelInput : IChannelWriter
         };
         _headers.TryWrite(header);
         Interlocked.Increment(ref _blocks);
+        Interlocked.Add(ref _acceptedSamples, samples.Length);
+        Volatile.Write(ref _lastReceivedTicks, header.ReceivedTicks);
         _consumer.Wake();
     }
 }

@@ -69,6 +69,21 @@ public sealed class LatencyHistogram
         return MaxMicroseconds;
     }
 
+    /// <summary>Samples recorded at or below <paramref name="microseconds"/> (bucket resolution), for cumulative histogram export.</summary>
+    public long CountAtMost(double microseconds)
+    {
+        var last = microseconds < 1 ? -1
+            : microseconds < LinearBuckets ? (int)microseconds - 1
+            : Math.Min(_counts.Length - 1, LinearBuckets + (int)(Math.Log(microseconds / LinearBuckets) / LogBase) - 1);
+        long seen = 0;
+        for (var i = 0; i <= last; i++)
+        {
+            seen += Volatile.Read(ref _counts[i]);
+        }
+
+        return seen;
+    }
+
     public void Reset()
     {
         Array.Clear(_counts);

@@ -63,6 +63,13 @@ public sealed class AlertRuleOptions
 
     /// <summary>Score/threshold ratio from which an alert is Critical.</summary>
     public double CriticalRatio { get; set; } = 4.0;
+
+    /// <summary>
+    /// True (the default): while an alert is active only an escalation is sent again. False sends one
+    /// <c>Raised</c> alert, with its own id, for every anomalous window of an active alert — for latency
+    /// benchmarks and commissioning, never for production.
+    /// </summary>
+    public bool Dedupe { get; set; } = true;
 }
 
 /// <summary>The built-in statistical baseline scorer (used until an ONNX model is configured).</summary>

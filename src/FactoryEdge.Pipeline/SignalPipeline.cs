@@ -39,6 +39,8 @@ public sealed partial class SignalPipeline : IAsyncDisposable
     private long _lastScoringLoopTicks;
     private long _alertsRaised;
     private long _scoringAllocatedBytes;
+    private readonly DateTimeOffset _wallAnchorUtc = TimeProvider.System.GetUtcNow();
+    private readonly long _wallAnchorTicks = Stopwatch.GetTimestamp();
 
     public SignalPipeline(
         PipelineOptions options,
@@ -304,7 +306,11 @@ public sealed partial class SignalPipeline : IAsyncDisposable
                 var input = p.Input;
                 channels[input.Index] = new ChannelStatistics(
                     input.Descriptor.Id, p.Windows, input.Blocks, input.DroppedBlocks, input.DroppedSamples,
-                    p.Assembler?.Gaps ?? 0, p.Assembler?.MissedSamples ?? 0, p.Assembler?.RepeatedSamples ?? 0);
+                    p.Assembler?.Gaps ?? 0, p.Assembler?.MissedSamples ?? 0, p.Assembler?.RepeatedSamples ?? 0)
+                {
+                    Samples = input.AcceptedSamples,
+                    LastReceivedTicks = input.LastReceivedTicks,
+                };
             }
         }
 
@@ -441,7 +447,13 @@ public sealed partial class SignalPipeline : IAsyncDisposable
             if (alert is not null)
             {
                 var now = Stopwatch.GetTimestamp();
-                alert = alert with { ProcessingLatencyMicroseconds = (now - result.Timestamps.CompleteTicks) * 1e6 / Stopwatch.Frequency };
+                alert = alert with
+                {
+                    ProcessingLatencyMicroseconds = (now - result.Timestamps.CompleteTicks) * 1e6 / Stopwatch.Frequency,
+                    WindowCompleteTimestamp = result.Timestamps.CompleteTicks,
+                    WindowCompleteTime = WallClock(result.Timestamps.CompleteTicks),
+                    ScoredTime = WallClock(scoredTicks),
+                };
                 if (alert.State == AlertState.Raised)
                 {
                     Interlocked.Increment(ref _alertsRaised);
@@ -486,6 +498,10 @@ public sealed partial class SignalPipeline : IAsyncDisposable
         return true;
     }
 
+    /// <summary>Stopwatch ticks → wall clock, anchored once at construction (alert stage timestamps).</summary>
+    private DateTimeOffset WallClock(long stopwatchTicks) =>
+        _wallAnchorUtc.AddTicks((long)((stopwatchTicks - _wallAnchorTicks) * ((double)TimeSpan.TicksPerSecond / Stopwatch.Frequency)));
+
     private sealed class ScoringWake(SignalPipeline pipeline) : IWakeable
     {
         public void Wake() => pipeline.Wake();
@@ -505,7 +521,14 @@ public sealed partial class SignalPipeline : IAsyncDisposable
 }
 
 /// <summary>Counters of one channel.</summary>
-public sealed record ChannelStatistics(ChannelId Channel, long Windows, long Blocks, long DroppedBlocks, long DroppedSamples, long Gaps, long MissedSamples, long RepeatedSamples);
+public sealed record ChannelStatistics(ChannelId Channel, long Windows, long Blocks, long DroppedBlocks, long DroppedSamples, long Gaps, long MissedSamples, long RepeatedSamples)
+{
+    /// <summary>Samples accepted from the source.</summary>
+    public long Samples { get; init; }
+
+    /// <summary>Stopwatch ticks when the last block arrived (0 before the first): the last sample's age.</summary>
+    public long LastReceivedTicks { get; init; }
+}
 
 /// <summary>Counters of one sink queue.</summary>
 public sealed record SinkStatistics(string Name, long Posted, long Handled, long Dropped, long Failed, int Depth, int Capacity);

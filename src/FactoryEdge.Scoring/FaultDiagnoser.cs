@@ -62,6 +62,16 @@ public static class FaultDiagnoser
             }
         }
 
+        // The line detector's bands (env_prom_bNN): an incipient fault drives the score through one of them.
+        foreach (var input in manifest.LineDetector?.Inputs ?? [])
+        {
+            var index = IndexOf(featureNames, input.Name);
+            if (index >= 0 && features[index] > 0 && float.IsFinite(features[index]))
+            {
+                drivers.Add(new(input.Name, FeatureTransforms.Deviation(features[index], input)));
+            }
+        }
+
         drivers.Sort((a, b) => Math.Abs(b.Value).CompareTo(Math.Abs(a.Value)));
         if (drivers.Count > 3)
         {

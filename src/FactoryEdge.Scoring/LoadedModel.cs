@@ -21,6 +21,48 @@ public static class FeatureTransforms
         return (Transform(x, input.Transform, input.Floor) - input.Mean) / input.Scale;
     }
 
+    /// <summary>
+    /// Line score of the defect-line detector: <c>Scale × max over its inputs of z</c>; −∞ when the
+    /// model has none or no line is available yet (a line reading 0 has not been computed).
+    /// </summary>
+    public static float LineScore(LineDetector? detector, IReadOnlyList<string> featureNames, ReadOnlySpan<float> features)
+    {
+        ArgumentNullException.ThrowIfNull(featureNames);
+        if (detector is null)
+        {
+            return float.NegativeInfinity;
+        }
+
+        var best = double.NegativeInfinity;
+        foreach (var input in detector.Inputs)
+        {
+            var i = IndexOf(featureNames, input.Name);
+            var x = i >= 0 && i < features.Length ? features[i] : 0f;
+            if (x > 0 && float.IsFinite(x))
+            {
+                best = Math.Max(best, Deviation(x, input));
+            }
+        }
+
+        return double.IsNegativeInfinity(best) ? float.NegativeInfinity : (float)(detector.Scale * best);
+    }
+
+    /// <summary>The window's score: max(KMeans distance, line score).</summary>
+    public static float Combine(float distance, float lineScore) => lineScore > distance ? lineScore : distance;
+
+    private static int IndexOf(IReadOnlyList<string> names, string name)
+    {
+        for (var i = 0; i < names.Count; i++)
+        {
+            if (string.Equals(names[i], name, StringComparison.Ordinal))
+            {
+                return i;
+            }
+        }
+
+        return -1;
+    }
+
     /// <summary>Post-step: √(max(0, min over clusters of the squared distance)).</summary>
     public static float NearestCentroidDistance(ReadOnlySpan<float> squaredDistances)
     {
@@ -107,6 +149,12 @@ internal sealed class BoundModel : IDisposable
     private readonly double[] _floor;
     private readonly int _width;
     private readonly int _clusters;
+    private readonly int[] _lineIndex;
+    private readonly double[] _lineMean;
+    private readonly double[] _lineScale;
+    private readonly double[] _lineFloor;
+    private readonly double _lineWeight;
+    private readonly float[] _lineScores;
 
     public BoundModel(LoadedModel model, IReadOnlyList<string> pipelineFeatures, int pipelineWindowSize)
     {
@@ -131,6 +179,14 @@ internal sealed class BoundModel : IDisposable
         }
 
         _warmupIndex = [.. model.Manifest.WarmupFeatures.Select(name => IndexOf(pipelineFeatures, name))];
+        var line = model.Manifest.LineDetector;
+        var lineInputs = line?.Inputs ?? [];
+        _lineIndex = [.. lineInputs.Select(i => IndexOf(pipelineFeatures, i.Name))];
+        _lineMean = [.. lineInputs.Select(i => i.Mean)];
+        _lineScale = [.. lineInputs.Select(i => i.Scale)];
+        _lineFloor = [.. lineInputs.Select(i => i.Floor)];
+        _lineWeight = line?.Scale ?? 0;
+        _lineScores = new float[Math.Max(1, model.Session.MaxBatch)];
         Threshold = (float)model.Manifest.Threshold;
     }
 
@@ -176,12 +232,25 @@ internal sealed class BoundModel : IDisposable
             destination[j] = _log[j] ? (float)Math.Log10(Math.Max(x, _floor[j])) : x;
         }
 
+        // Defect-line detector (same arithmetic as FeatureTransforms.LineScore).
+        var best = double.NegativeInfinity;
+        for (var j = 0; j < _lineIndex.Length; j++)
+        {
+            var x = features[_lineIndex[j]];
+            if (x > 0 && float.IsFinite(x))
+            {
+                var z = (Math.Log10(Math.Max(x, _lineFloor[j])) - _lineMean[j]) / _lineScale[j];
+                best = Math.Max(best, z);
+            }
+        }
+
+        _lineScores[row] = double.IsNegativeInfinity(best) ? float.NegativeInfinity : (float)(_lineWeight * best);
         return true;
     }
 
     public void Run(int rows) => Model.Session.Run(rows);
 
-    public float ScoreOf(int row) => FeatureTransforms.NearestCentroidDistance(Model.Session.Output.Slice(row * _clusters, _clusters));
+    public float ScoreOf(int row) => FeatureTransforms.Combine(FeatureTransforms.NearestCentroidDistance(Model.Session.Output.Slice(row * _clusters, _clusters)), _lineScores[row]);
 
     public void Dispose() => Model.Dispose();
 

@@ -140,6 +140,11 @@ public static class ModelCommand
         await stdout.WriteLineAsync(string.Create(inv, $"model {m.DisplayId}, created {m.CreatedUtc:O}, {m.Clusters} cluster(s), {m.Inputs.Count} inputs")).ConfigureAwait(false);
         await stdout.WriteLineAsync(string.Create(inv, $"  window {m.WindowSize} hop {m.Hop}, sample rate {m.SampleRateMinHz}–{m.SampleRateMaxHz} Hz, threshold {m.Threshold:0.###}, trained on {m.TrainingWindows} windows")).ConfigureAwait(false);
         await stdout.WriteLineAsync($"  inputs: {string.Join(", ", m.Inputs.Select(i => i.Name))}").ConfigureAwait(false);
+        if (m.LineDetector is { } line)
+        {
+            await stdout.WriteLineAsync(string.Create(inv, $"  defect-line detector: {line.Inputs.Count} bands, z threshold {line.ZThreshold:0.#}")).ConfigureAwait(false);
+        }
+
         await stdout.WriteLineAsync($"  signature: {model.Origin.Signature.Status} ({model.Origin.Signature.Message})").ConfigureAwait(false);
         await stdout.WriteLineAsync("  ONNX Runtime load and self-test: ok").ConfigureAwait(false);
     }

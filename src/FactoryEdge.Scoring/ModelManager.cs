@@ -26,6 +26,7 @@ public sealed partial class ModelManager : BackgroundService
     private readonly Dictionary<string, string> _seen = new(StringComparer.Ordinal);
     private readonly List<ModelFileInfo> _accepted = [];
     private TrustedKeyRing? _keys;
+    private bool _controlFailureLogged;
 
     public ModelManager(OnnxAnomalyScorer scorer, IOptions<ScoringOptions> options, TimeProvider? timeProvider = null, ILogger<ModelManager>? logger = null)
     {
@@ -108,6 +109,107 @@ public sealed partial class ModelManager : BackgroundService
 
     public bool Promote(string modelId) => _scorer.Promote(modelId);
 
+    /// <summary>
+    /// Answers the operator commands waiting in <c>MODELS/.control</c> (<see cref="ModelControl"/>)
+    /// and rewrites <c>status.json</c>. Called after every folder scan.
+    /// </summary>
+    public void ProcessControl()
+    {
+        foreach (var id in ModelControl.PendingRequests(Directory))
+        {
+            var requestPath = ModelControl.RequestPath(Directory, id);
+            ModelControlResponse response;
+            try
+            {
+                var request = System.Text.Json.JsonSerializer.Deserialize<ModelControlRequest>(File.ReadAllBytes(requestPath), ModelControl.JsonOptions)
+                    ?? throw new System.Text.Json.JsonException("empty request");
+                response = Execute(request with { Id = id });
+            }
+            catch (Exception ex) when (ex is System.Text.Json.JsonException or NotSupportedException)
+            {
+                response = new ModelControlResponse { Id = id, Ok = false, Message = $"unreadable request {Path.GetFileName(requestPath)}: {ex.Message}", AnsweredUtc = _time.GetUtcNow() };
+            }
+            catch (IOException)
+            {
+                continue; // still being written: next scan
+            }
+
+            LogControl(_logger, id, response.Ok, response.Message);
+            ModelControl.WriteAtomically(ModelControl.ResponsePath(Directory, id), response);
+            File.Delete(requestPath);
+        }
+
+        var lines = _scorer.GetStatus();
+        ModelControl.WriteAtomically(ModelControl.StatusPath(Directory), new ModelControlStatus
+        {
+            UpdatedUtc = _time.GetUtcNow(),
+            Lines = lines,
+            Shadows = [.. lines.Where(l => l.Shadow is not null).Select(l => _scorer.GetShadowReport(l.ModelId)).OfType<ShadowReport>()],
+        });
+    }
+
+    /// <summary>
+    /// <see cref="ProcessControl"/> for the background loop: a read-only models folder disables the
+    /// operator commands (logged once) without stopping the scans.
+    /// </summary>
+    private void ProcessControlSafely()
+    {
+        try
+        {
+            ProcessControl();
+            _controlFailureLogged = false;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (!_controlFailureLogged)
+            {
+                _controlFailureLogged = true;
+                LogControlUnavailable(_logger, ModelControl.Folder(Directory), ex.Message);
+            }
+        }
+    }
+
+    /// <summary>Runs one operator command (<see cref="ProcessControl"/>, or an API).</summary>
+    public ModelControlResponse Execute(ModelControlRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        var lines = _scorer.GetStatus();
+        ModelControlResponse Answer(bool ok, string message, ShadowReport? shadow = null) =>
+            new() { Id = request.Id, Ok = ok, Message = message, Shadow = shadow, Lines = _scorer.GetStatus(), AnsweredUtc = _time.GetUtcNow() };
+
+        if (request.Command == ModelControlCommand.Status)
+        {
+            return Answer(true, $"{lines.Count} model line(s)");
+        }
+
+        if (request.ModelId is not { Length: > 0 } modelId || !lines.Any(l => l.ModelId == modelId))
+        {
+            return Answer(false, $"unknown model line '{request.ModelId}' (lines: {string.Join(", ", lines.Select(l => l.ModelId))})");
+        }
+
+        switch (request.Command)
+        {
+            case ModelControlCommand.Promote:
+                var shadowName = lines.First(l => l.ModelId == modelId).Shadow;
+                return Promote(modelId)
+                    ? Answer(true, $"{shadowName ?? modelId} becomes active at the next batch")
+                    : Answer(false, $"model line {modelId} has no shadow candidate to promote");
+            case ModelControlCommand.Rollback:
+                var result = Rollback(modelId, request.Version);
+                return Answer(result.Accepted, result.Message);
+            case ModelControlCommand.ShadowReport:
+                return GetShadowReport(modelId) is { } report
+                    ? Answer(true, $"{report.ShadowModel} in shadow beside {report.ActiveModel}", report)
+                    : Answer(false, $"model line {modelId} has no shadow candidate");
+            case ModelControlCommand.StopShadow:
+                return _scorer.StopShadow(modelId)
+                    ? Answer(true, $"shadow candidate of {modelId} stopped at the next batch")
+                    : Answer(false, $"model line {modelId} has no shadow candidate");
+            default:
+                return Answer(false, $"unknown command {request.Command}");
+        }
+    }
+
     public ShadowReport? GetShadowReport(string modelId) => _scorer.GetShadowReport(modelId);
 
     public override void Dispose()
@@ -125,6 +227,7 @@ public sealed partial class ModelManager : BackgroundService
             try
             {
                 Scan();
+                ProcessControlSafely();
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -278,6 +381,12 @@ public sealed partial class ModelManager : BackgroundService
 
     [LoggerMessage(EventId = 7013, Level = LogLevel.Warning, Message = "Rollback of {ModelLine} failed: {Reason}")]
     private static partial void LogRollbackFailed(ILogger logger, string modelLine, string reason);
+
+    [LoggerMessage(EventId = 7015, Level = LogLevel.Information, Message = "Operator command {Request}: ok={Ok}, {Message}")]
+    private static partial void LogControl(ILogger logger, string request, bool ok, string message);
+
+    [LoggerMessage(EventId = 7016, Level = LogLevel.Warning, Message = "Operator commands unavailable: cannot use {Folder} ({Reason}); model scans go on")]
+    private static partial void LogControlUnavailable(ILogger logger, string folder, string reason);
 
     [LoggerMessage(EventId = 7014, Level = LogLevel.Error, Message = "Scanning the models folder {Directory} failed")]
     private static partial void LogScanFailed(ILogger logger, string directory, Exception exception);

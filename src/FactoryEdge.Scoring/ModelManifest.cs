@@ -71,6 +71,30 @@ public sealed record Calibration
     public double Margin { get; init; }
 }
 
+/// <summary>
+/// The defect-line detector beside the KMeans distance (documented post-step): for each input (a
+/// defect-line prominence from the band search) its standardised deviation
+/// <c>z = (log10(x) − Mean) / max(Deviation, DeviationFloor)</c>; the line score is
+/// <c>Scale × max(z)</c> and the window's score is <c>max(KMeans distance, line score)</c>. Scale is
+/// <c>threshold / ZThreshold</c>, so a line alone alarms when its z exceeds ZThreshold. One line
+/// rising many deviations is what an incipient bearing fault looks like; in the KMeans distance it
+/// would be diluted by every other input.
+/// </summary>
+public sealed record LineDetector
+{
+    /// <summary>Line features (log10), with their training mean and (floored) deviation; zeros (not yet computed) were left out.</summary>
+    public required IReadOnlyList<ModelInput> Inputs { get; init; }
+
+    /// <summary>z at which one line alone reaches the threshold: max(minimum, largest held-back z × margin).</summary>
+    public required double ZThreshold { get; init; }
+
+    /// <summary>Largest z seen on the held-back windows.</summary>
+    public double CalibrationMaxZ { get; init; }
+
+    /// <summary>Score units per deviation: threshold / <see cref="ZThreshold"/>.</summary>
+    public required double Scale { get; init; }
+}
+
 /// <summary>One raw feature vector and the score ML.NET gave it: the loader checks ONNX Runtime against it.</summary>
 public sealed record SelfTest
 {
@@ -143,6 +167,9 @@ public sealed record ModelManifest
     /// against them (<see cref="FaultDiagnoser"/>).
     /// </summary>
     public IReadOnlyList<ModelInput> Diagnostics { get; init; } = [];
+
+    /// <summary>Optional defect-line detector (post-step, see <see cref="Scoring.LineDetector"/>); absent in older manifests.</summary>
+    public LineDetector? LineDetector { get; init; }
 
     /// <summary>The model uses bearing-defect features: every assigned channel must declare a bearing.</summary>
     public bool RequiresBearing { get; init; }
@@ -261,6 +288,23 @@ public sealed record ModelManifest
         if (!(Threshold > 0) || !double.IsFinite(Threshold))
         {
             return $"threshold must be a positive number (was {Threshold})";
+        }
+
+        if (LineDetector is { } line)
+        {
+            if (line.Inputs is null || line.Inputs.Count == 0 || !(line.Scale > 0) || !double.IsFinite(line.Scale))
+            {
+                return "line_detector needs inputs and a positive scale";
+            }
+
+            foreach (var input in line.Inputs)
+            {
+                if (!FeatureSchema.Contains(input.Name) || input.Transform != InputTransform.Log10 || !(input.Floor > 0)
+                    || !double.IsFinite(input.Mean) || !(input.Scale > 0) || !double.IsFinite(input.Scale))
+                {
+                    return $"line_detector input '{input.Name}' must be a log10 feature of the schema with a positive floor and deviation";
+                }
+            }
         }
 
         if (!(SampleRateMinHz > 0) || SampleRateMaxHz < SampleRateMinHz)

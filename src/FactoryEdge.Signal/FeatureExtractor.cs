@@ -78,6 +78,14 @@ public sealed class FeatureExtractor
     private readonly double[] _envAmplitude;
     private readonly double[] _envHann;
 
+    private readonly EnvelopeBandBank? _bank;
+    private double _promBpfo;
+    private double _promBpfi;
+    private double _promBsf;
+    private double _promBandHz;
+    private readonly double[] _bandProminence = new double[FeatureSchema.BandSlots];
+    private long _bankSamplesSinceUpdate;
+
     private readonly BearingOrders _bearingOrders;
     private readonly bool _hasBearing;
     private readonly long _updateSamples;
@@ -169,6 +177,15 @@ public sealed class FeatureExtractor
         _envHann = HannTable(envLength);
         EnvelopeBinHz = _envelope.OutputRateHz / envLength;
 
+        // Band search (incipient faults): needs the defect frequencies.
+        if (options.BandSearch && _hasBearing && options.NominalShaftHz > 0)
+        {
+            var o = _bearingOrders;
+            var highest = Math.Max(Math.Max(o.Bpfi, o.Bpfo), 2 * o.Bsf) * options.NominalShaftHz * (1 + options.SpeedSearchFraction);
+            var bank = new EnvelopeBandBank(fs, _windowSize, _hop, highest, fftFactory, EnvelopeBandBank.HistorySeconds);
+            _bank = bank.BandCount > 0 ? bank : null;
+        }
+
         _updateSamples = (long)Math.Round(options.LongSpectrumUpdateSeconds * fs);
         _samplesSinceUpdate = PhaseOffset();
     }
@@ -206,6 +223,9 @@ public sealed class FeatureExtractor
 
     internal ReadOnlySpan<double> EnvelopeAmplitude => _envAmplitude;
 
+    /// <summary>The band-search bank (null without a bearing and a nominal speed, or with <see cref="FeatureExtractorOptions.BandSearch"/> off).</summary>
+    internal EnvelopeBandBank? BandBank => _bank;
+
     internal ReadOnlySpan<double> LowRateAmplitude => _lowAmplitude;
 
     /// <summary>
@@ -237,6 +257,7 @@ public sealed class FeatureExtractor
         _lowRing.Append(_lowScratch.AsSpan(0, lowCount));
         var envCount = _envelope.Process(x, _spectrum, newCount, _envScratch);
         _envRing.Append(_envScratch.AsSpan(0, envCount));
+        _bank?.Process(_spectrum);
         _samplesSinceUpdate += newCount;
         _primed = true;
 
@@ -251,12 +272,22 @@ public sealed class FeatureExtractor
             UpdateEnvelopeSpectrum();
         }
 
+        var speed = ShaftSpeed(externalSpeedHz);
+        // The bank keeps its own update clock: the shared one fires every window until the other histories are full.
+        _bankSamplesSinceUpdate += newCount;
+        if (_bank is { CanUpdate: true } && (_bankSamplesSinceUpdate >= _updateSamples || !_bank.HasSpectrum))
+        {
+            var first = !_bank.HasSpectrum;
+            _bank.UpdateSpectra();
+            UpdateProminences(speed);
+            _bankSamplesSinceUpdate = first ? PhaseOffset() : 0; // spread channels over the period, like the long spectra
+        }
+
         if (due && (_lowReady || _envReady))
         {
             _samplesSinceUpdate = 0;
         }
 
-        var speed = ShaftSpeed(externalSpeedHz);
         var tail = destination[_tail..];
         tail[Tail.Shaft] = (float)speed;
         for (var i = 0; i < OrderMultiples.Length; i++)
@@ -273,6 +304,75 @@ public sealed class FeatureExtractor
         tail[Tail.Velocity] = _lowReady ? (float)_velocityRms : 0f;
         tail[Tail.Iso] = _lowReady ? (float)(int)IsoZones.Classify(_velocityRms, Options.MachineGroup, Options.Support) : 0f;
         tail[Tail.EnvRms] = _envReady ? (float)_envRms : 0f;
+        WriteBandSearch(tail);
+    }
+
+    /// <summary>Largest prominence of each defect line over the bank's bands (see <see cref="EnvelopeBandBank"/>).</summary>
+    private void UpdateProminences(double speed)
+    {
+        var bank = _bank!;
+        _promBpfo = _promBpfi = _promBsf = _promBandHz = 0;
+        Array.Clear(_bandProminence);
+        if (!(speed > 0))
+        {
+            return;
+        }
+
+        var tolerance = Options.DefectTolerance;
+        var best = 0.0;
+        var bpfo = _bearingOrders.Bpfo * speed;
+        var bpfi = _bearingOrders.Bpfi * speed;
+        var bsf = _bearingOrders.Bsf * speed;
+        for (var b = 0; b < bank.BandCount; b++)
+        {
+            // Line and second harmonic (inner race: also the stronger shaft-rate sideband, load zone),
+            // averaged: a defect raises all of them, noise maxima do not coincide.
+            var outer = 0.5 * (bank.Prominence(b, bpfo, tolerance) + bank.Prominence(b, 2 * bpfo, tolerance));
+            var sidebands = 0.5 * (bank.Prominence(b, bpfi - speed, tolerance) + bank.Prominence(b, bpfi + speed, tolerance));
+            var inner = Math.Max(0.5 * (bank.Prominence(b, bpfi, tolerance) + bank.Prominence(b, 2 * bpfi, tolerance)), sidebands);
+            var twiceSpin = bank.Prominence(b, 2 * bsf, tolerance);
+            var ball = 0.5 * (twiceSpin + Math.Max(bank.Prominence(b, bsf, tolerance), bank.Prominence(b, 4 * bsf, tolerance)));
+            _promBpfo = Math.Max(_promBpfo, outer);
+            _promBpfi = Math.Max(_promBpfi, inner);
+            _promBsf = Math.Max(_promBsf, ball);
+            var top = Math.Max(outer, Math.Max(inner, ball));
+            _bandProminence[b] = top;
+            if (top > best)
+            {
+                best = top;
+                _promBandHz = bank.BandCentreHz(b);
+            }
+        }
+    }
+
+    private void WriteBandSearch(Span<float> tail)
+    {
+        var ready = _bank is { IsReady: true };
+        tail[Tail.PromBpfo] = ready ? (float)_promBpfo : 0f;
+        tail[Tail.PromBpfi] = ready ? (float)_promBpfi : 0f;
+        tail[Tail.PromBsf] = ready ? (float)_promBsf : 0f;
+        tail[Tail.PromBand] = ready ? (float)_promBandHz : 0f;
+        for (var b = 0; b < _bandProminence.Length; b++)
+        {
+            tail[Tail.BandSlots + b] = ready ? (float)_bandProminence[b] : 0f;
+        }
+
+        var sk = 0.0;
+        var skBand = 0.0;
+        if (_bank is { } bank)
+        {
+            for (var b = 0; b < bank.BandCount; b++)
+            {
+                if (bank.Kurtosis(b) > sk || b == 0)
+                {
+                    sk = bank.Kurtosis(b);
+                    skBand = bank.BandCentreHz(b);
+                }
+            }
+        }
+
+        tail[Tail.Sk] = (float)sk;
+        tail[Tail.SkBand] = (float)skBand;
     }
 
     /// <summary>Forgets history (after a gap).</summary>
@@ -297,6 +397,10 @@ public sealed class FeatureExtractor
         _lowRing.Reset();
         _envelope.Reset();
         _envRing.Reset();
+        _bank?.Reset();
+        _bankSamplesSinceUpdate = 0;
+        _promBpfo = _promBpfi = _promBsf = _promBandHz = 0;
+        Array.Clear(_bandProminence);
     }
 
     private ReadOnlySpan<float> Sanitize(ReadOnlySpan<float> window)
@@ -623,6 +727,19 @@ public sealed class FeatureExtractor
         public static readonly int Velocity = Find("velocity_rms_mm_s");
         public static readonly int Iso = Find("iso_zone");
         public static readonly int EnvRms = Find("env_rms");
+        public static readonly int PromBpfo = FindPlain("env_bpfo_prom");
+        public static readonly int PromBpfi = FindPlain("env_bpfi_prom");
+        public static readonly int PromBsf = FindPlain("env_bsf_prom");
+        public static readonly int PromBand = FindPlain("env_band_hz");
+        public static readonly int Sk = FindPlain("env_sk");
+        public static readonly int SkBand = FindPlain("env_sk_band_hz");
+        public static readonly int BandSlots = FindPlain("env_prom_b00");
+
+        private static int FindPlain(string name)
+        {
+            var i = Array.IndexOf(FeatureSchema.TailNames, name);
+            return i >= 0 ? i : throw new InvalidOperationException($"Feature schema lost '{name}'.");
+        }
 
         private static int Find(string name)
         {

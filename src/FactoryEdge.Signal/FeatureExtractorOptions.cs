@@ -73,6 +73,12 @@ public sealed record FeatureExtractorOptions
 
     public IsoSupport Support { get; init; } = IsoSupport.Rigid;
 
+    /// <summary>
+    /// Band search for incipient bearing faults (<c>env_*_prom</c>, <c>env_band_hz</c>, <c>env_sk*</c>):
+    /// needs a bearing and a nominal speed; false skips it (those features read 0).
+    /// </summary>
+    public bool BandSearch { get; init; } = true;
+
     /// <summary>Relative tolerance for matching defect lines (slip).</summary>
     public double DefectTolerance { get; init; } = 0.02;
 

@@ -19,6 +19,9 @@ public sealed record TrainingInput(Recording Recording, string File, string Sha2
 
     /// <summary>Only windows starting before this sample are used (the rest is held out for testing); null = all.</summary>
     public long? EndSample { get; init; }
+
+    /// <summary>Feature rows a gateway computed (training batches, in time order): used as they are instead of replaying <see cref="Recording"/>.</summary>
+    public IReadOnlyList<float[]>? PrecomputedFeatures { get; init; }
 }
 
 /// <summary>Training settings (the CLI maps its options onto these).</summary>
@@ -53,6 +56,12 @@ public sealed record ModelTrainingOptions
 
     public int Seed { get; init; } = 1;
 
+    /// <summary>Adds the defect-line detector (band-search prominences) beside the KMeans distance.</summary>
+    public bool LineDetector { get; init; } = true;
+
+    /// <summary>Smallest z (training deviations of log10 prominence) at which one defect line alone alarms.</summary>
+    public double LineMinZ { get; init; } = ModelTrainer.DefaultLineMinZ;
+
     /// <summary>The first problem, naming the option and the allowed range, or null.</summary>
     public string? Validate()
     {
@@ -84,6 +93,11 @@ public sealed record ModelTrainingOptions
         if (!(ThresholdMargin >= 1 && ThresholdMargin <= 10))
         {
             return $"--margin must be in [1, 10] (was {ThresholdMargin})";
+        }
+
+        if (!(LineMinZ >= 2 && LineMinZ <= 100))
+        {
+            return $"--line-z must be in [2, 100] (was {LineMinZ})";
         }
 
         return Version is < 0 ? $"--version must be zero or positive (was {Version})" : null;
@@ -187,6 +201,12 @@ public static class ModelTrainer
 
     public const double ExportTolerance = 2e-5;
 
+    /// <summary>Default <see cref="ModelTrainingOptions.LineMinZ"/>.</summary>
+    public const double DefaultLineMinZ = 8;
+
+    /// <summary>Inputs of the defect-line detector (band-search prominences, schema version 2).</summary>
+    public static IReadOnlyList<string> LineInputs { get; } = [.. Enumerable.Range(0, Signal.FeatureSchema.BandSlots).Select(b => string.Create(CultureInfo.InvariantCulture, $"env_prom_b{b:00}"))];
+
     public static async Task<TrainedModel> TrainAsync(IReadOnlyList<TrainingInput> inputs, ModelTrainingOptions options, TimeProvider timeProvider, IProgress<TrainingProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(inputs);
@@ -210,6 +230,12 @@ public static class ModelTrainer
         foreach (var input in inputs)
         {
             cancellationToken.ThrowIfCancellationRequested();
+            if (input.PrecomputedFeatures is { } precomputed)
+            {
+                perSource.Add((input, [.. precomputed]));
+                continue;
+            }
+
             var channels = FeatureReplay.Describe(input.Recording, input.Bearing, input.ShaftHz);
             var before = doneBefore;
             var results = await FeatureReplay.RunAsync(
@@ -348,10 +374,14 @@ public static class ModelTrainer
         progress?.Report(new TrainingProgress("export", 1));
 
         // 6. Threshold on the held-back windows.
-        var calibrationScores = mlScores.Skip(fit.Count).Select(s => FeatureTransforms.NearestCentroidDistance(s)).ToArray();
+        var distances = mlScores.Skip(fit.Count).Select(s => FeatureTransforms.NearestCentroidDistance(s)).ToArray();
+        var threshold = Math.Max(distances.Max() * options.ThresholdMargin, 1e-3);
+
+        // 7. Defect-line detector: one line alone alarms at max(LineMinZ, largest held-back z × margin).
+        var lineDetector = options.LineDetector ? BuildLineDetector(schema, fit, calibration, threshold, options) : null;
+        var calibrationScores = calibration.Select((f, i) => FeatureTransforms.Combine(distances[i], FeatureTransforms.LineScore(lineDetector, schema, f))).ToArray();
         var sorted = calibrationScores.Order().ToArray();
         var max = sorted[^1];
-        var threshold = Math.Max(max * options.ThresholdMargin, 1e-3);
         var created = timeProvider.GetUtcNow();
         var selfTestIndex = fit.Count; // the first held-back window
         var manifest = new ModelManifest
@@ -371,7 +401,8 @@ public static class ModelTrainer
             FeatureSchema = schema,
             Inputs = modelInputs,
             WarmupFeatures = warmup,
-            RequiresBearing = modelInputs.Any(i => Array.IndexOf(BearingInputs, i.Name) >= 0),
+            RequiresBearing = modelInputs.Any(i => Array.IndexOf(BearingInputs, i.Name) >= 0) || lineDetector is not null,
+            LineDetector = lineDetector,
             Threshold = threshold,
             Calibration = new Calibration
             {
@@ -381,7 +412,7 @@ public static class ModelTrainer
                 Max = max,
                 Margin = options.ThresholdMargin,
             },
-            SelfTest = new SelfTest { Features = all[selfTestIndex], ExpectedScore = FeatureTransforms.NearestCentroidDistance(mlScores[selfTestIndex]) },
+            SelfTest = new SelfTest { Features = all[selfTestIndex], ExpectedScore = FeatureTransforms.Combine(FeatureTransforms.NearestCentroidDistance(mlScores[selfTestIndex]), FeatureTransforms.LineScore(lineDetector, schema, all[selfTestIndex])) },
             Diagnostics = BuildDiagnostics(schema, fit, options),
             TrainingData = sources,
             TrainingWindows = fit.Count,
@@ -428,6 +459,50 @@ public static class ModelTrainer
         }
 
         return inputs;
+    }
+
+    /// <summary>
+    /// The line detector's inputs (log10 prominences; windows where a line is not computed yet, 0, are
+    /// left out of its statistics) and scale; null when no line input varies in training.
+    /// </summary>
+    private static LineDetector? BuildLineDetector(string[] schema, List<float[]> fit, List<float[]> calibration, double threshold, ModelTrainingOptions options)
+    {
+        var inputs = new List<ModelInput>();
+        foreach (var name in LineInputs)
+        {
+            var index = Array.IndexOf(schema, name);
+            if (index < 0)
+            {
+                continue;
+            }
+
+            var values = fit.Where(f => f[index] > 0 && float.IsFinite(f[index])).Select(f => Math.Log10(f[index])).ToArray();
+            if (values.Length < 8)
+            {
+                continue;
+            }
+
+            var mean = values.Average();
+            inputs.Add(new ModelInput
+            {
+                Name = name,
+                Transform = InputTransform.Log10,
+                Floor = 1e-9,
+                Mean = mean,
+                Deviation = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Length - 1)),
+                DeviationFloor = options.LogDeviationFloor,
+            });
+        }
+
+        if (inputs.Count == 0)
+        {
+            return null;
+        }
+
+        var probe = new LineDetector { Inputs = inputs, ZThreshold = 1, Scale = 1 };
+        var heldMax = calibration.Select(f => FeatureTransforms.LineScore(probe, schema, f)).Where(float.IsFinite).DefaultIfEmpty(0f).Max();
+        var z = Math.Max(options.LineMinZ, heldMax * options.ThresholdMargin);
+        return new LineDetector { Inputs = inputs, ZThreshold = z, CalibrationMaxZ = heldMax, Scale = threshold / z };
     }
 
     private static List<ModelInput> BuildDiagnostics(string[] schema, List<float[]> fit, ModelTrainingOptions options)

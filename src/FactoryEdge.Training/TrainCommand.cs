@@ -41,6 +41,9 @@ public sealed record TrainSettings
 
     /// <summary>No progress bar (it goes to stderr; stdout carries only the summary).</summary>
     public bool NoProgress { get; init; }
+
+    /// <summary>Folders of received training batches (docs/uplink.md): their normal samples are trained on, beside or instead of recordings.</summary>
+    public IReadOnlyList<string> InputBatches { get; init; } = [];
 }
 
 /// <summary>
@@ -63,9 +66,9 @@ public static class TrainCommand
         ArgumentNullException.ThrowIfNull(stdout);
         ArgumentNullException.ThrowIfNull(stderr);
         ArgumentNullException.ThrowIfNull(timeProvider);
-        if (settings.Inputs.Count == 0)
+        if (settings.Inputs.Count == 0 && settings.InputBatches.Count == 0)
         {
-            await stderr.WriteLineAsync("error: at least one --input recording is needed").ConfigureAwait(false);
+            await stderr.WriteLineAsync("error: at least one --input recording (or --input-batches folder) is needed").ConfigureAwait(false);
             return Usage;
         }
 
@@ -112,6 +115,11 @@ public static class TrainCommand
                     ShaftHz = settings.Rpm / 60.0,
                 });
             }
+
+            if (settings.InputBatches.Count > 0 && await LoadBatchesAsync(settings, inputs, stderr).ConfigureAwait(false) is { } batchProblem)
+            {
+                return batchProblem;
+            }
         }
         catch (KeyNotFoundException ex)
         {
@@ -157,6 +165,32 @@ public static class TrainCommand
         await stdout.WriteLineAsync($"  next: factoryedge analyze --model {settings.Out} --input FILE --json; factoryedge model sign --key KEY.key.pem {settings.Out}").ConfigureAwait(false);
         await stdout.FlushAsync(cancellationToken).ConfigureAwait(false);
         return Ok;
+    }
+
+    /// <summary>Adds one input per channel from the batch folders; returns an exit code when they cannot be used.</summary>
+    private static async Task<int?> LoadBatchesAsync(TrainSettings settings, List<TrainingInput> inputs, TextWriter stderr)
+    {
+        var loaded = BatchTrainingInputs.Load(settings.InputBatches, Signal.FeatureSchema.Names(Signal.FeatureExtractorOptions.DefaultBands));
+        foreach (var problem in loaded.Problems)
+        {
+            await stderr.WriteLineAsync("warning: skipped batch " + problem).ConfigureAwait(false);
+        }
+
+        await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"train: {loaded.Files} batch file(s), {loaded.Windows} windows, {loaded.Used} normal samples on {loaded.Inputs.Count} channel(s)")).ConfigureAwait(false);
+        if (loaded.Inputs.Count == 0)
+        {
+            await stderr.WriteLineAsync("error: --input-batches: no usable normal samples (healthy, running, not anomalous) in " + string.Join(", ", settings.InputBatches)).ConfigureAwait(false);
+            return BadInput;
+        }
+
+        if (loaded.WindowSizes.Any(size => size != settings.WindowSize))
+        {
+            await stderr.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"error: --input-batches: the batches hold {string.Join(", ", loaded.WindowSizes.Order())}-sample windows, --window is {settings.WindowSize}: pass the gateway's window size")).ConfigureAwait(false);
+            return Usage;
+        }
+
+        inputs.AddRange(loaded.Inputs);
+        return null;
     }
 
     private static async Task<TrainedModel> TrainWithProgressAsync(IReadOnlyList<TrainingInput> inputs, ModelTrainingOptions options, TimeProvider timeProvider, TextWriter stderr, CancellationToken cancellationToken)

@@ -178,7 +178,9 @@ public sealed class SourceTests
     public static TheoryData<string, string, string> BadSettings => new()
     {
         { "Servers:0:EndpointUrl", "http://x", "FactoryEdge:OpcUa:Servers:0:EndpointUrl: Endpoint URL 'http://x' must have the form opc.tcp://HOST:PORT[/PATH]" },
-        { "Servers:0:SecurityPolicy", "Basic256Sha256", "FactoryEdge:OpcUa:Servers:0:SecurityPolicy: 'Basic256Sha256' is not allowed; allowed: None" },
+        { "Servers:0:SecurityPolicy", "Basic128Rsa15", "FactoryEdge:OpcUa:Servers:0:SecurityPolicy: 'Basic128Rsa15' is not allowed; allowed: Auto, Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss, None" },
+        { "Servers:0:SecurityPolicy", "None", "FactoryEdge:OpcUa:Servers:0:SecurityPolicy: 'None' needs FactoryEdge:OpcUa:Servers:0:AllowSecurityPolicyNone: true" },
+        { "Servers:0:SecurityMode", "Encrypt", "FactoryEdge:OpcUa:Servers:0:SecurityMode: 'Encrypt' is not allowed; allowed: Auto, Sign, SignAndEncrypt" },
         { "Servers:0:Waveforms:0:NodeId", "q=1", "FactoryEdge:OpcUa:Servers:0:Waveforms:0:NodeId: Node id 'q=1'" },
         { "Servers:0:Waveforms:0:Mode", "Push", "FactoryEdge:OpcUa:Servers:0:Waveforms:0:Mode: 'Push' is not allowed; allowed: Subscription, Polling" },
         { "Servers:0:Waveforms:0:Unit", "rpm", "FactoryEdge:OpcUa:Servers:0:Waveforms:0:Unit: 'rpm' is not allowed for a waveform; allowed: g, m/s2, mm/s, um" },

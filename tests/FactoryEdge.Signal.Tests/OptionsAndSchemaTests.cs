@@ -3,7 +3,7 @@ namespace FactoryEdge.Signal.Tests;
 public sealed class OptionsAndSchemaTests
 {
     [Fact]
-    public void Names_DefaultBands_KeepFixedOrderAndAppendEnvRmsLast()
+    public void Names_DefaultBands_KeepFixedOrderAndAppendOnly()
     {
         var names = FeatureSchema.Names(FeatureExtractorOptions.DefaultBands);
 
@@ -11,9 +11,14 @@ public sealed class OptionsAndSchemaTests
         Assert.Equal("dominant_hz", names[FeatureSchema.DominantHz]);
         Assert.Equal("band_10_100_hz", names[FeatureSchema.FirstBand]);
         Assert.Equal("shaft_hz", names[FeatureSchema.FirstBand + 6]);
-        Assert.Equal("iso_zone", names[^2]);
-        Assert.Equal("env_rms", names[^1]);
-        Assert.Equal(names.Length - 1, FeatureSchema.IndexOf("env_rms", 6));
+        // Version 1 ended with iso_zone, env_rms; version 2 appends the band search after them.
+        var v1 = FeatureSchema.FirstBand + 6 + FeatureSchema.TailCountByVersion[1];
+        Assert.Equal("iso_zone", names[v1 - 2]);
+        Assert.Equal("env_rms", names[v1 - 1]);
+        Assert.Equal(v1 - 1, FeatureSchema.IndexOf("env_rms", 6));
+        Assert.Equal("env_bpfo_prom", names[v1]);
+        Assert.Equal("env_prom_b31", names[^1]);
+        Assert.Equal(FeatureSchema.FirstBand + 6 + FeatureSchema.TailCountByVersion[FeatureSchema.Version], names.Length);
     }
 
     [Theory]

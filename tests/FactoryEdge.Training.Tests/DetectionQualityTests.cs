@@ -41,6 +41,7 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
             var (flagged, diagnosed, summary) = Summarise(trained.Manifest, results, expected);
             stats[name] = (flagged, diagnosed);
             output.WriteLine($"{name}: {summary}");
+            output.WriteLine($"  band search medians: {BandSearchMedians(trained.Manifest, results)}");
         }
 
         Assert.True(normalTest.Count >= 40);
@@ -71,6 +72,11 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
             var results = await ScoreAsync(path, TestModels.Machine(500 + i, 27 + (6 * random.NextDouble()), 0.8 + (0.45 * random.NextDouble()), 25));
             normalWindows += results.Count;
             falseAlarms += results.Count(r => r.Anomalous);
+            foreach (var r in results.Where(r => r.Anomalous))
+            {
+                var z = FeatureTransforms.LineScore(trained.Manifest.LineDetector, trained.Manifest.FeatureSchema, r.Features) / (trained.Manifest.LineDetector?.Scale ?? 1);
+                output.WriteLine(string.Create(Inv, $"  false alarm run {i} at {r.FirstSampleIndex / TestModels.SampleRateHz:0.00} s: score {r.Score:0.00}, line z {z:0.0}"));
+            }
         }
 
         output.WriteLine(string.Create(Inv, $"normal: {falseAlarms} false alarms in {normalWindows} unseen windows ({(double)falseAlarms / normalWindows:E1} per window)"));
@@ -99,8 +105,8 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
     /// <summary>
     /// Incipient faults: generator bearing impacts (outer race at BPFO; inner race at BPFI with
     /// load-zone modulation) through a resonance of 2–6 kHz, added to the real CWRU normal record at
-    /// −20 … 0 dB (fault RMS / background RMS). Reports the weakest level with ≥ 90 % of windows
-    /// flagged; the model's false alarms on the same clean windows are 0 (previous test).
+    /// −30 … 0 dB (fault RMS / background RMS). Reports the weakest level with ≥ 90 % of windows
+    /// flagged, with the false alarms of the same model on the same clean windows (≤ 1 %: measured 0).
     /// </summary>
     [CwruFact]
     public async Task Incipient_GeneratorImpactsInRealNormalRecord_WeakestDetectedLevelReported()
@@ -110,11 +116,21 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
         var trained = await ModelTrainer.TrainAsync([new TrainingInput(normal, TestData.Normal, "-") { EndSample = split }], new ModelTrainingOptions { ModelId = "cwru", Version = 1 }, TimeProvider.System);
         using var dir = new TempDirectory();
         var path = TestModels.Write(trained, dir.Path, "cwru");
+        if (trained.Manifest.LineDetector is { } ld)
+        {
+            output.WriteLine(string.Create(Inv, $"line detector: {ld.Inputs.Count} bands, z threshold {ld.ZThreshold:0.0} (held-back max {ld.CalibrationMaxZ:0.0}); deviations {string.Join(" ", ld.Inputs.Select(i => $"{i.Deviation:0.000}"))}"));
+        }
+
+        var clean = (await ScoreAsync(path, normal)).Where(r => r.FirstSampleIndex >= split).ToList();
+        var cleanShare = (double)clean.Count(r => r.Anomalous) / clean.Count;
+        output.WriteLine(string.Create(Inv, $"clean last 40 %: {clean.Count(r => r.Anomalous)}/{clean.Count} windows flagged"));
+        Assert.True(cleanShare <= 0.01);
         var background = normal.Channels[0].Samples.ToArray();
         var backgroundRms = Rms(background);
-        var worst = double.NegativeInfinity;
+        var worstOf = new Dictionary<FaultType, double>();
         foreach (var fault in new[] { FaultType.OuterRace, FaultType.InnerRace })
         {
+            var worst = double.NegativeInfinity;
             foreach (var resonance in new[] { 2000.0, 4000, 6000 })
             {
                 foreach (var damping in new[] { 0.02, 0.06 })
@@ -136,7 +152,7 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
                     var impactRms = Rms(impacts);
                     var weakest = double.NaN;
                     var line = new List<string>();
-                    foreach (var db in new[] { 0.0, -5, -10, -15, -20 })
+                    foreach (var db in new[] { 0.0, -5, -10, -15, -20, -25, -30 })
                     {
                         var gain = (float)(backgroundRms * Math.Pow(10, db / 20) / impactRms);
                         var mixed = new float[background.Length];
@@ -152,7 +168,11 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
                         };
                         var results = (await ScoreAsync(path, recording)).Where(r => r.FirstSampleIndex >= split).ToList();
                         var share = (double)results.Count(r => r.Anomalous) / results.Count;
-                        line.Add(string.Create(Inv, $"{db} dB {share:P0}"));
+                        var schema = trained.Manifest.FeatureSchema.ToList();
+                        int Ix(string n) => schema.IndexOf(n);
+                        var med = (string n) => Ix(n) < 0 ? 0 : results.Select(r => r.Features[Ix(n)]).Order().ElementAt(results.Count / 2);
+                        var zs = results.Select(r => FeatureTransforms.LineScore(trained.Manifest.LineDetector, schema, r.Features) / (trained.Manifest.LineDetector?.Scale ?? 1)).Order().ToList();
+                        line.Add(string.Create(Inv, $"{db} dB {share:P0} z {zs[zs.Count / 2]:0.0} [o {med("env_bpfo_prom"):0.0} i {med("env_bpfi_prom"):0.0} b {med("env_bsf_prom"):0.0} band {med("env_band_hz"):0} sk {med("env_sk"):0.00}@{med("env_sk_band_hz"):0}]"));
                         if (share >= 0.9)
                         {
                             weakest = db;
@@ -164,10 +184,15 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
                     worst = Math.Max(worst, weakest);
                 }
             }
+
+            worstOf[fault] = worst;
         }
 
-        // Measured: −5 dB or better at every resonance (the issue's −20 dB goal needs the signal-side work in docs/models.md).
-        Assert.True(worst <= -5, $"weakest detected level {worst} dB");
+        // Measured (docs/models.md): outer race −15 … −30 dB, inner race −10 … −20 dB depending on the
+        // resonance; the −20 dB goal is met at 2 and 6 kHz, not at 4 kHz where the record's own
+        // background is strongest. Asserted with 5 dB of slack.
+        Assert.True(worstOf[FaultType.OuterRace] <= -10, $"outer race: weakest level detected at every resonance {worstOf[FaultType.OuterRace]} dB");
+        Assert.True(worstOf[FaultType.InnerRace] <= -5, $"inner race: weakest level detected at every resonance {worstOf[FaultType.InnerRace]} dB");
     }
 
     private static async Task<List<WindowResult>> ScoreAsync(string modelPath, Recording recording)
@@ -188,6 +213,20 @@ public sealed class DetectionQualityTests(ITestOutputHelper output)
         var diagnosedShare = diagnosable.Count == 0 ? 0 : (double)correct / diagnosable.Count;
         var breakdown = string.Join(", ", diagnoses.GroupBy(d => d.Defect).OrderByDescending(g => g.Count()).Select(g => $"{g.Key} {g.Count()}"));
         return (flaggedShare, diagnosedShare, string.Create(Inv, $"{flagged.Count}/{results.Count} windows flagged ({flaggedShare:P1}); diagnosis correct on {correct}/{diagnosable.Count} diagnosable flagged windows ({diagnosedShare:P1}) [{breakdown}]"));
+    }
+
+    /// <summary>Median band-search prominences (outer, inner, ball) and band, over the windows where they are available.</summary>
+    private static string BandSearchMedians(ModelManifest manifest, List<WindowResult> results)
+    {
+        var schema = manifest.FeatureSchema.ToList();
+        string Median(string name)
+        {
+            var i = schema.IndexOf(name);
+            var values = i < 0 ? [] : results.Select(r => r.Features[i]).Where(v => v > 0).Order().ToList();
+            return values.Count == 0 ? "-" : values[values.Count / 2].ToString("0.#", Inv);
+        }
+
+        return $"env_bpfo_prom {Median("env_bpfo_prom")}, env_bpfi_prom {Median("env_bpfi_prom")}, env_bsf_prom {Median("env_bsf_prom")}, env_band_hz {Median("env_band_hz")}";
     }
 
     private static double Rms(float[] x)

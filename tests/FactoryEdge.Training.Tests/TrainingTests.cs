@@ -55,7 +55,8 @@ public sealed class TrainingTests(GeneratorModelFixture fixture) : IClassFixture
                 max = Math.Max(max, Math.Abs(ort - reference[i][c]) / Math.Max(1.0, Math.Abs(reference[i][c])));
             }
 
-            var expected = FeatureTransforms.NearestCentroidDistance(reference[i]);
+            // Score = max(KMeans distance, defect-line score): the line detector is plain C# on both sides.
+            var expected = FeatureTransforms.Combine(FeatureTransforms.NearestCentroidDistance(reference[i]), FeatureTransforms.LineScore(model.Manifest.LineDetector, model.Manifest.FeatureSchema, rows[i]));
             maxScoreDifference = Math.Max(maxScoreDifference, Math.Abs(bound.ScoreOf(0) - expected) / Math.Max(1.0, expected));
         }
 

@@ -28,10 +28,11 @@ internal static class ModbusCommand
         var muteEvery = new Option<int>("--mute-every") { Description = "Swallow every Nth request without a reply; the connection stays (0 = never).", DefaultValueFactory = _ => 0 };
         var maxConnections = new Option<int>("--max-connections") { Description = "Connections served at once; more are accepted and closed.", DefaultValueFactory = _ => 16 };
         var exitOnEof = new Option<bool>("--exit-on-eof") { Description = "Exit when standard input closes (otherwise only the control channel stops)." };
+        var progress = new Option<double>("--progress") { Description = "Print replay progress on stderr every N seconds (0 = off; default 10 when a recording is served).", DefaultValueFactory = _ => -1 };
         var logLevel = new Option<string>("--log-level") { Description = "Log level on stderr: trace, debug, information, warning, error, none.", DefaultValueFactory = _ => "information" };
 
         var command = new Command("modbus", "Serve simulated machines over Modbus TCP on our stack: one unit id per machine, a waveform block and scalar registers each (docs/simulators.md).");
-        foreach (var option in (Option[])[bind, port, unit, order, pace, speed, faultException, slow, dropEvery, muteEvery, maxConnections, exitOnEof, logLevel])
+        foreach (var option in (Option[])[bind, port, unit, order, pace, speed, faultException, slow, dropEvery, muteEvery, maxConnections, exitOnEof, progress, logLevel])
         {
             command.Options.Add(option);
         }
@@ -44,7 +45,13 @@ internal static class ModbusCommand
                 var settings = ReadSettings(parse, bind, port, unit, order, pace, speed, faultException, slow, dropEvery, muteEvery, maxConnections);
                 var level = ParseLogLevel(parse.GetValue(logLevel)!);
                 var definitions = MachineCatalog.Resolve(machines.ReadDefaults(parse), machines.ReadSpecs(parse), ModbusWaveformLayout.MaxSampleCount);
-                return await RunAsync(settings, definitions, parse.GetValue(exitOnEof), level, input, output, error, timeProvider, cancellationToken).ConfigureAwait(false);
+                var progressSeconds = parse.GetValue(progress);
+                if (progressSeconds < 0)
+                {
+                    progressSeconds = definitions.Any(static d => d.Generator is null) ? 10 : 0;
+                }
+
+                return await RunAsync(settings, definitions, parse.GetValue(exitOnEof), level, input, output, error, timeProvider, cancellationToken, progressSeconds).ConfigureAwait(false);
             }
             catch (SimulatorUsageException ex)
             {
@@ -65,7 +72,8 @@ internal static class ModbusCommand
         TextWriter output,
         TextWriter error,
         TimeProvider timeProvider,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken,
+        double progressSeconds = 0)
     {
         using var loggerFactory = LoggerFactory.Create(builder => builder
             .SetMinimumLevel(logLevel)
@@ -101,6 +109,7 @@ internal static class ModbusCommand
             await output.WriteLineAsync($"listening modbus {endpoint}").ConfigureAwait(false);
             await output.FlushAsync(CancellationToken.None).ConfigureAwait(false);
 
+            var progressTask = progressSeconds > 0 ? ProgressAsync(simulator, progressSeconds, error, timeProvider, stop.Token) : Task.CompletedTask;
             var control = new ModbusControlChannel(simulator, logger);
             _ = Task.Factory.StartNew(
                 () => ReadControl(control, input, output, exitOnEof, logger, reason, stop),
@@ -122,6 +131,7 @@ internal static class ModbusCommand
             try
             {
                 await pacing.ConfigureAwait(false);
+                await progressTask.ConfigureAwait(false);
             }
             catch (Exception ex) when (ex is not OperationCanceledException)
             {
@@ -131,6 +141,27 @@ internal static class ModbusCommand
         }
 
         return ExitCodes.Ok;
+    }
+
+    /// <summary>One progress line per machine every <paramref name="seconds"/> on stderr.</summary>
+    private static async Task ProgressAsync(ModbusSimulator simulator, double seconds, TextWriter error, TimeProvider time, CancellationToken cancellationToken)
+    {
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(seconds), time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                foreach (var machine in simulator.Machines)
+                {
+                    await error.WriteLineAsync(ReplayProgress.Line(machine.Definition, machine.Readings)).ConfigureAwait(false);
+                }
+
+                await error.FlushAsync(CancellationToken.None).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
     }
 
     internal static ModbusSimulatorSettings ReadSettings(

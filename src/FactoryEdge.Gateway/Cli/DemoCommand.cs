@@ -8,23 +8,25 @@ using Microsoft.Extensions.DependencyInjection;
 namespace FactoryEdge.Gateway.Cli;
 
 /// <summary>
-/// The first thing a newcomer runs: the real gateway host with three simulated machines (physics
-/// generator, real time). The motor develops an outer-race bearing fault after <c>faultAt</c>
-/// seconds; alerts print as they fire. No external service needed.
+/// The first thing a newcomer runs: the real gateway host reading six simulated machines (physics
+/// generator, real time) over the wire — four over OPC UA, two over Modbus TCP, served in process on
+/// loopback by our own stacks (the simulators of <c>factoryedge-sim</c>) and read by the gateway's
+/// real sources. The motor develops an outer-race bearing fault after <c>faultAt</c> seconds; alerts
+/// print as they fire. <c>--replay FILE</c> serves a recording over OPC UA instead. No external
+/// service needed.
 /// </summary>
 public static class DemoCommand
 {
     public const string FaultyMachine = "motor-3";
 
-    public static IReadOnlyList<SimulatedMachineConfig> Machines(double faultAtSeconds) =>
-    [
-        new() { Machine = "pump-1", ShaftRpm = 1480, Seed = 11 },
-        new() { Machine = "fan-2", ShaftRpm = 2950, Seed = 22 },
-        new() { Machine = FaultyMachine, ShaftRpm = 1780, Fault = "OuterRace", FaultOnsetSeconds = faultAtSeconds, FaultRampSeconds = 6, FaultSeverity = 1.0, Seed = 33 },
-    ];
+    public static IReadOnlyList<DemoMachine> Machines(double faultAtSeconds) => DemoSimulators.Generated(faultAtSeconds);
 
-    /// <summary>Runs the demo; <paramref name="extraOverrides"/> adds configuration keys on top of the demo's own (an InfluxDB to write to, a store path).</summary>
-    public static async Task<int> RunAsync(double? durationSeconds, double faultAtSeconds, TextWriter stdout, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? extraOverrides = null)
+    /// <summary>
+    /// Runs the demo; <paramref name="extraOverrides"/> adds configuration keys on top of the demo's own
+    /// (an InfluxDB to write to, a store path); <paramref name="replay"/> serves that recording (CSV or
+    /// WAV, looping) over OPC UA instead of the generated machines.
+    /// </summary>
+    public static async Task<int> RunAsync(double? durationSeconds, double faultAtSeconds, TextWriter stdout, CancellationToken cancellationToken, IEnumerable<KeyValuePair<string, string?>>? extraOverrides = null, string? replay = null)
     {
         ArgumentNullException.ThrowIfNull(stdout);
         if (durationSeconds is { } d && !(d > 0))
@@ -39,24 +41,37 @@ public static class DemoCommand
             return ExitCodes.Usage;
         }
 
-        var machines = Machines(faultAtSeconds);
+        if (replay is not null && !File.Exists(replay))
+        {
+            await Console.Error.WriteLineAsync($"error: --replay '{replay}': file not found.").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        var console = new ConsoleAlertNotifier(stdout, TimeProvider.System);
+        console.Start();
+        DemoSimulators simulators;
+        try
+        {
+            simulators = DemoSimulators.Start(Machines(faultAtSeconds), replay, Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, TimeProvider.System);
+        }
+        catch (Simulator.SimulatorUsageException ex)
+        {
+            await Console.Error.WriteLineAsync($"error: --replay: {ex.Message}").ConfigureAwait(false);
+            return ExitCodes.Usage;
+        }
+
+        await using var _ = simulators;
+        simulators.Run();
+        var machines = simulators.Machines;
         var overrides = new Dictionary<string, string?>
         {
             ["Logging:LogLevel:Default"] = "Warning",
             ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
             ["Logging:LogLevel:FactoryEdge.Gateway.Hosting.LogAlertNotifier"] = "None",
         };
-        for (var i = 0; i < machines.Count; i++)
+        foreach (var (key, value) in simulators.Overrides("plant", "line-1"))
         {
-            var m = machines[i];
-            var key = $"{SourcesOptions.SectionName}:Simulated:{i}:";
-            overrides[key + "Machine"] = m.Machine;
-            overrides[key + "ShaftRpm"] = m.ShaftRpm.ToString(CultureInfo.InvariantCulture);
-            overrides[key + "Fault"] = m.Fault;
-            overrides[key + "FaultOnsetSeconds"] = m.FaultOnsetSeconds.ToString(CultureInfo.InvariantCulture);
-            overrides[key + "FaultRampSeconds"] = m.FaultRampSeconds.ToString(CultureInfo.InvariantCulture);
-            overrides[key + "FaultSeverity"] = m.FaultSeverity.ToString(CultureInfo.InvariantCulture);
-            overrides[key + "Seed"] = m.Seed.ToString(CultureInfo.InvariantCulture);
+            overrides[key] = value;
         }
 
         foreach (var (key, value) in extraOverrides ?? [])
@@ -64,22 +79,33 @@ public static class DemoCommand
             overrides[key] = value;
         }
 
-        var console = new ConsoleAlertNotifier(stdout, TimeProvider.System);
         using var host = GatewayHost.Build(
             GatewayHost.ResolveConfigPath(null),
             services => services.AddSingleton<IAlertNotifier>(console),
             overrides);
 
-        stdout.WriteLine("FactoryEdge demo: 3 simulated machines at 25.6 kHz (pump-1, fan-2 healthy; motor-3 develops an outer-race fault).");
-        stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Baseline learning for the first ~8 s; motor-3's fault starts at {faultAtSeconds:0} s. Ctrl+C stops."));
+        var overOpcUa = string.Join(", ", machines.Where(static m => m.Transport == DemoTransport.OpcUa).Select(static m => m.Name));
+        var overModbus = string.Join(", ", machines.Where(static m => m.Transport == DemoTransport.Modbus).Select(static m => m.Name));
+        stdout.WriteLine(replay is null
+            ? $"FactoryEdge demo: {machines.Count} simulated machines at 25.6 kHz, served over the wire and read by the gateway's own sources."
+            : $"FactoryEdge demo: the recording {replay} served over OPC UA (looping) and read by the gateway.");
+        stdout.WriteLine($"  OPC UA {simulators.OpcUa.EndpointUrl}: {overOpcUa}");
+        if (overModbus.Length > 0)
+        {
+            stdout.WriteLine($"  Modbus TCP {simulators.ModbusEndpoint}: {overModbus}");
+        }
+
+        stdout.WriteLine(replay is null
+            ? string.Create(CultureInfo.InvariantCulture, $"Baseline learning for the first ~8 s; {FaultyMachine}'s outer-race fault starts at {faultAtSeconds:0} s. Ctrl+C stops.")
+            : "Baseline learning for the first ~8 s of the recording. Ctrl+C stops.");
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         if (durationSeconds is { } seconds)
         {
             stop.CancelAfter(TimeSpan.FromSeconds(seconds));
         }
 
-        console.Start();
         await host.StartAsync(stop.Token).ConfigureAwait(false);
+        stdout.WriteLine(Dashboard.DashboardServer.Describe(host.Services)); // the page: line overview, spectra, trends, alarms
         var service = host.Services.GetRequiredService<PipelineHostedService>();
         try
         {
@@ -95,13 +121,13 @@ public static class DemoCommand
         stdout.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Demo finished after {console.Elapsed.TotalSeconds:0.0} s: {stats?.Windows ?? 0} windows, {console.Raised.Count} alert(s) raised."));
         foreach (var machine in machines)
         {
-            var first = console.Raised.Where(a => a.Channel.Machine == machine.Machine).OrderBy(a => a.SourceTime).FirstOrDefault();
+            var first = console.Raised.Where(a => a.Channel.Machine == machine.Name).OrderBy(a => a.SourceTime).FirstOrDefault();
             var text = first is null
                 ? "no alert"
-                : machine.Fault != "None"
+                : machine.Fault != Simulation.FaultType.None
                     ? string.Create(CultureInfo.InvariantCulture, $"first alert {(first.SourceTime - console.Started).TotalSeconds - machine.FaultOnsetSeconds:0.0} s after fault onset")
-                    : "ALERT on a healthy machine";
-            stdout.WriteLine($"  {machine.Machine,-8} fault {machine.Fault,-10} {text}");
+                    : replay is null ? "ALERT on a healthy machine" : "alert";
+            stdout.WriteLine($"  {machine.Name,-12} {machine.TransportName,-6} fault {machine.Fault,-10} {text}");
         }
 
         if (service.Pipeline is { } pipeline)

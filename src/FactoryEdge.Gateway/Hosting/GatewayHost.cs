@@ -75,7 +75,10 @@ public static class GatewayHost
         services.AddFactoryEdgeOpcUa(configuration);
         services.AddFactoryEdgeTelemetry(configuration);
         services.AddFactoryEdgeAlerts(configuration);
+        services.AddFactoryEdgeUplink(configuration); // training windows to the cloud, off unless FactoryEdge:Uplink:Enabled (docs/uplink.md)
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IAlertNotifier, LogAlertNotifier>());
+        services.AddFactoryEdgeDashboard(configuration); // the engineers' web page (docs/dashboard.md)
+        services.AddFactoryEdgeOperations(configuration, static (s, c) => s.AddFactoryEdgeGateway(c)); // last: health, metrics, watchdog, reload (docs/operations.md)
         return services;
     }
 

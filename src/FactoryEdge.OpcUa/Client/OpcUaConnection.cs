@@ -19,6 +19,17 @@ public sealed record OpcUaConnectionOptions
     /// <summary>Makes the security layer of each new channel (SecurityPolicy None by default).</summary>
     public Func<IChannelSecurity> Security { get; init; } = static () => new NoneChannelSecurity();
 
+    /// <summary>
+    /// When set, makes the security layer of each new channel instead of <see cref="Security"/>, e.g.
+    /// <see cref="SecureEndpoints.SelectAsync"/>: asks for the endpoints and checks the server's
+    /// certificate on every connect (a certificate trusted meanwhile is taken without restart).
+    /// </summary>
+    public Func<CancellationToken, Task<IChannelSecurity>>? SecurityAsync { get; init; }
+
+    /// <summary>The security layer for a new channel.</summary>
+    public async Task<IChannelSecurity> CreateSecurityAsync(CancellationToken cancellationToken) =>
+        SecurityAsync is { } create ? await create(cancellationToken).ConfigureAwait(false) : Security();
+
     public TimeSpan ReconnectInitialDelay { get; init; } = TimeSpan.FromMilliseconds(100);
 
     /// <summary>Cap of the reconnect backoff (with ±20 % jitter): keeps data resuming within seconds of the server's return.</summary>
@@ -150,7 +161,8 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
             var connected = false;
             try
             {
-                channel = await UaSecureChannel.OpenAsync(_options.EndpointUrl, _options.Security(), _options.Channel, _logger, _time, cancellationToken).ConfigureAwait(false);
+                var security = await _options.CreateSecurityAsync(cancellationToken).ConfigureAwait(false);
+                channel = await UaSecureChannel.OpenAsync(_options.EndpointUrl, security, _options.Channel, _logger, _time, cancellationToken).ConfigureAwait(false);
                 var session = await OpenSessionAsync(channel, cancellationToken).ConfigureAwait(false);
                 await RestoreSubscriptionsAsync(session, cancellationToken).ConfigureAwait(false);
                 Statistics.OnConnect(first);
@@ -171,7 +183,7 @@ public sealed partial class OpcUaConnection : IAsyncDisposable
                 await ShutdownAsync().ConfigureAwait(false);
                 break;
             }
-            catch (Exception ex) when (ex is ServiceResultException or UaDecodingException or IOException or OperationCanceledException or TimeoutException)
+            catch (Exception ex) when (ex is ServiceResultException or UaDecodingException or IOException or OperationCanceledException or TimeoutException or CertificateRejectedException)
             {
                 // One warning per outage; the retries while the server stays away are debug noise.
                 if (connected || LastError is null)

@@ -1,7 +1,9 @@
 using System.Security.Cryptography;
 using FactoryEdge.OpcUa.Encoding;
 using FactoryEdge.OpcUa.Protocol;
+using FactoryEdge.OpcUa.Pki;
 using FactoryEdge.OpcUa.SecureChannel;
+using FactoryEdge.OpcUa.Security;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 
@@ -107,22 +109,40 @@ public sealed partial class UaClientSession : IAsyncDisposable
         ArgumentNullException.ThrowIfNull(channel);
         options ??= new SessionOptions();
         var session = new UaClientSession(channel, channel.EndpointUrl, options, time ?? TimeProvider.System, logger ?? NullLogger.Instance);
+        var secure = channel.Security as PolicyChannelSecurity;
+        var clientNonce = RandomNumberGenerator.GetBytes(32);
         var request = new CreateSessionRequest
         {
             ClientDescription = new ApplicationDescription
             {
-                ApplicationUri = options.ApplicationUri,
+                // A secure session names the URI in our certificate (servers check they match).
+                ApplicationUri = secure is null ? options.ApplicationUri : ApplicationCertificates.ApplicationUri(secure.Certificate) ?? options.ApplicationUri,
                 ProductUri = options.ProductUri,
                 ApplicationName = new LocalizedText(null, options.ApplicationName),
                 ApplicationType = ApplicationType.Client,
             },
             EndpointUrl = channel.EndpointUrl,
             SessionName = options.SessionName,
-            ClientNonce = RandomNumberGenerator.GetBytes(32),
+            ClientNonce = clientNonce,
+            ClientCertificate = secure?.LocalCertificate,
             RequestedSessionTimeout = options.SessionTimeout.TotalMilliseconds,
             MaxResponseMessageSize = 0,
         };
         var response = await channel.SendRequestAsync<CreateSessionResponse>(request, options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        if (secure?.RemoteCertificate is { } serverCertificate)
+        {
+            if (response.ServerCertificate is { Length: > 0 } sent && !CertificateBlob.FirstCertificate(sent).SequenceEqual(serverCertificate.RawData))
+            {
+                throw new ServiceResultException(StatusCodes.BadCertificateInvalid, "The server's CreateSession certificate is not the one of its secure channel.");
+            }
+
+            // The server proves it holds its key: it signs our certificate and nonce (OPC 10000-4 §5.6.2).
+            if (!SessionCrypto.Verify(secure.Policy, serverCertificate, response.ServerSignature, secure.LocalCertificate, clientNonce))
+            {
+                throw new ServiceResultException(StatusCodes.BadApplicationSignatureInvalid, "The server's CreateSession signature is invalid.");
+            }
+        }
+
         session.SessionId = response.SessionId;
         session.AuthenticationToken = response.AuthenticationToken;
         session.RevisedSessionTimeout = TimeSpan.FromMilliseconds(response.RevisedSessionTimeout);
@@ -165,11 +185,19 @@ public sealed partial class UaClientSession : IAsyncDisposable
     public async Task ActivateAsync(UaSecureChannel channel, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(channel);
+        var secure = channel.Security as PolicyChannelSecurity;
         var request = new ActivateSessionRequest
         {
-            UserIdentityToken = _options.Identity.CreateToken(_tokenPolicies, _serverCertificate, _serverNonce),
+            UserIdentityToken = _options.Identity.CreateToken(_tokenPolicies, _serverCertificate, _serverNonce, channel.Security.SecurityPolicyUri),
             LocaleIds = ["en"],
         };
+        if (secure is not null)
+        {
+            // We prove we hold our key: sign the server's certificate and its latest nonce.
+            var serverCertificate = _serverCertificate is { Length: > 0 } sent ? CertificateBlob.FirstCertificate(sent).ToArray() : secure.RemoteCertificate?.RawData ?? [];
+            request.ClientSignature = SessionCrypto.Sign(secure.Policy, secure.Certificate, serverCertificate, _serverNonce ?? []);
+        }
+
         request.RequestHeader.AuthenticationToken = AuthenticationToken;
         var response = await channel.SendRequestAsync<ActivateSessionResponse>(request, _options.RequestTimeout, cancellationToken).ConfigureAwait(false);
         _serverNonce = response.ServerNonce;

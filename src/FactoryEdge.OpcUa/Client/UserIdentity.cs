@@ -39,7 +39,7 @@ public sealed record UserIdentity
     /// token goes in clear only where the policy has no security policy (or None); otherwise the
     /// password is encrypted with the server certificate as the policy says (OPC 10000-4 §7.41.2.3).
     /// </summary>
-    internal ExtensionObject CreateToken(IReadOnlyList<UserTokenPolicy> policies, byte[]? serverCertificate, byte[]? serverNonce)
+    internal ExtensionObject CreateToken(IReadOnlyList<UserTokenPolicy> policies, byte[]? serverCertificate, byte[]? serverNonce, string? channelPolicyUri = null)
     {
         if (TokenType == UserTokenType.Anonymous)
         {
@@ -50,7 +50,8 @@ public sealed record UserIdentity
         var userPolicy = Find(policies, UserTokenType.UserName, preferUnsecured: true)
             ?? throw new ServiceResultException(StatusCodes.BadIdentityTokenInvalid, "The server's endpoint offers no user name token policy.");
         var password = System.Text.Encoding.UTF8.GetBytes(Password!);
-        var securityPolicy = userPolicy.SecurityPolicyUri;
+        // An empty policy means the endpoint's (the channel's) policy (OPC 10000-4 §7.42).
+        var securityPolicy = string.IsNullOrEmpty(userPolicy.SecurityPolicyUri) ? channelPolicyUri : userPolicy.SecurityPolicyUri;
         if (string.IsNullOrEmpty(securityPolicy) || securityPolicy == SecurityPolicyUris.None)
         {
             return new ExtensionObject(new UserNameIdentityToken { PolicyId = userPolicy.PolicyId, UserName = UserName, Password = password });

@@ -110,6 +110,17 @@ public static class StatusCodes
     public const uint BadDeviceFailure = 0x808B0000;
     public const uint BadOutOfService = 0x808D0000;
     public const uint BadConfigurationError = 0x80890000;
+    public const uint BadCertificateTimeInvalid = 0x80140000;
+    public const uint BadCertificateIssuerTimeInvalid = 0x80150000;
+    public const uint BadCertificateHostNameInvalid = 0x80160000;
+    public const uint BadCertificateUriInvalid = 0x80170000;
+    public const uint BadCertificateUseNotAllowed = 0x80180000;
+    public const uint BadCertificateRevocationUnknown = 0x801B0000;
+    public const uint BadCertificateIssuerRevocationUnknown = 0x801C0000;
+    public const uint BadCertificateRevoked = 0x801D0000;
+    public const uint BadCertificateIssuerRevoked = 0x801E0000;
+    public const uint BadCertificateChainIncomplete = 0x810D0000;
+    public const uint BadSecurityModeRejected = 0x80540000;
 
     private static readonly FrozenDictionary<uint, string> Names = new Dictionary<uint, string>
     {
@@ -217,6 +228,17 @@ public static class StatusCodes
         [BadDeviceFailure] = "BadDeviceFailure",
         [BadOutOfService] = "BadOutOfService",
         [BadConfigurationError] = "BadConfigurationError",
+        [BadCertificateTimeInvalid] = "BadCertificateTimeInvalid",
+        [BadCertificateIssuerTimeInvalid] = "BadCertificateIssuerTimeInvalid",
+        [BadCertificateHostNameInvalid] = "BadCertificateHostNameInvalid",
+        [BadCertificateUriInvalid] = "BadCertificateUriInvalid",
+        [BadCertificateUseNotAllowed] = "BadCertificateUseNotAllowed",
+        [BadCertificateRevocationUnknown] = "BadCertificateRevocationUnknown",
+        [BadCertificateIssuerRevocationUnknown] = "BadCertificateIssuerRevocationUnknown",
+        [BadCertificateRevoked] = "BadCertificateRevoked",
+        [BadCertificateIssuerRevoked] = "BadCertificateIssuerRevoked",
+        [BadCertificateChainIncomplete] = "BadCertificateChainIncomplete",
+        [BadSecurityModeRejected] = "BadSecurityModeRejected",
     }.ToFrozenDictionary();
 
     /// <summary>The symbolic name of a code (info bits ignored), or its hexadecimal value.</summary>

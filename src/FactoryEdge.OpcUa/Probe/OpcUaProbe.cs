@@ -24,6 +24,18 @@ public sealed record OpcUaProbeRequest
 
     public string? PasswordFile { get; init; }
 
+    /// <summary>Security policy name (or None), from <c>--security POLICY[:MODE]</c>; null: None when offered.</summary>
+    public string? SecurityPolicy { get; init; }
+
+    /// <summary>Sign or SignAndEncrypt (null: the strongest offered with the policy).</summary>
+    public MessageSecurityMode? SecurityMode { get; init; }
+
+    /// <summary>Commissioning: accept an untrusted server certificate (<c>--accept-server-certificate</c>).</summary>
+    public bool AcceptServerCertificate { get; init; }
+
+    /// <summary>PKI directory (<c>--pki DIR</c>); default <see cref="Pki.PkiStore.DefaultRoot"/>.</summary>
+    public string? PkiDirectory { get; init; }
+
     /// <summary>
     /// Parses <c>opc.tcp://HOST:PORT [--browse [NODEID]] [--read NODEID[@RANGE]]... [--timeout MS]
     /// [--user NAME --password-file FILE]</c>. Throws <see cref="FormatException"/> saying what is wrong.
@@ -37,6 +49,10 @@ public sealed record OpcUaProbeRequest
         string? passwordFile = null;
         var reads = new List<string>();
         var timeoutMs = 5000;
+        string? policy = null;
+        MessageSecurityMode? mode = null;
+        var accept = false;
+        string? pki = null;
         for (var i = 0; i < args.Count; i++)
         {
             var arg = args[i];
@@ -66,6 +82,15 @@ public sealed record OpcUaProbeRequest
                     break;
                 case "--password-file":
                     passwordFile = Value(args, ref i, "--password-file");
+                    break;
+                case "--security":
+                    (policy, mode) = ParseSecurity(Value(args, ref i, "--security"));
+                    break;
+                case "--accept-server-certificate":
+                    accept = true;
+                    break;
+                case "--pki":
+                    pki = Value(args, ref i, "--pki");
                     break;
                 default:
                     if (arg.StartsWith("--", StringComparison.Ordinal))
@@ -98,7 +123,39 @@ public sealed record OpcUaProbeRequest
             throw new FormatException("--user and --password-file go together.");
         }
 
-        return new OpcUaProbeRequest { EndpointUrl = url, Browse = browse, Reads = reads, Timeout = TimeSpan.FromMilliseconds(timeoutMs), UserName = user, PasswordFile = passwordFile };
+        return new OpcUaProbeRequest
+        {
+            EndpointUrl = url, Browse = browse, Reads = reads, Timeout = TimeSpan.FromMilliseconds(timeoutMs), UserName = user, PasswordFile = passwordFile,
+            SecurityPolicy = policy, SecurityMode = mode, AcceptServerCertificate = accept, PkiDirectory = pki,
+        };
+    }
+
+    /// <summary>Parses <c>POLICY[:MODE]</c>: a policy we support (or None) and Sign / SignAndEncrypt.</summary>
+    internal static (string Policy, MessageSecurityMode? Mode) ParseSecurity(string text)
+    {
+        var colon = text.IndexOf(':', StringComparison.Ordinal);
+        var name = colon < 0 ? text : text[..colon];
+        var modeText = colon < 0 ? null : text[(colon + 1)..];
+        var policies = "None, " + string.Join(", ", Security.SecurityPolicy.All.Select(p => p.Name));
+        if (string.Equals(name, "None", StringComparison.OrdinalIgnoreCase))
+        {
+            if (modeText is not null && !string.Equals(modeText, "None", StringComparison.OrdinalIgnoreCase))
+            {
+                throw new FormatException($"--security None takes no mode (got '{modeText}').");
+            }
+
+            return ("None", null);
+        }
+
+        var policy = Security.SecurityPolicy.Find(name) ?? throw new FormatException($"--security: unknown policy '{name}'; use one of {policies}.");
+        MessageSecurityMode? mode = modeText switch
+        {
+            null => null,
+            _ when string.Equals(modeText, "Sign", StringComparison.OrdinalIgnoreCase) => MessageSecurityMode.Sign,
+            _ when string.Equals(modeText, "SignAndEncrypt", StringComparison.OrdinalIgnoreCase) => MessageSecurityMode.SignAndEncrypt,
+            _ => throw new FormatException($"--security: mode '{modeText}' must be Sign or SignAndEncrypt."),
+        };
+        return (policy.Name, mode);
     }
 
     private static string Value(IReadOnlyList<string> args, ref int i, string option)
@@ -147,18 +204,20 @@ public sealed record OpcUaProbeRequest
 /// <summary>
 /// The <c>probe opc.tcp://...</c> commissioning verb: lists the server's endpoints, opens a session
 /// (SecurityPolicy None), browses and reads. An array prints its type, length, min, max and RMS.
-/// Exit codes: 0 success, 2 usage, 3 connection (refused, timeout, session rejected), 4 a node could
-/// not be read or browsed.
+/// Exit codes: 0 success, 2 usage, 3 connection (refused, timeout, session rejected, no suitable
+/// endpoint), 4 a node could not be read or browsed, 5 the server's certificate was refused.
 /// </summary>
 public sealed class OpcUaProbe
 {
-    public const string Usage = "usage: probe opc.tcp://HOST:PORT [--browse [NODEID]] [--read NODEID[@RANGE]]... [--timeout MS] [--user NAME --password-file FILE]\n" +
+    public const string Usage = "usage: probe opc.tcp://HOST:PORT [--security POLICY:MODE [--accept-server-certificate] [--pki DIR]] [--browse [NODEID]] [--read NODEID[@RANGE]]... [--timeout MS] [--user NAME --password-file FILE]\n" +
+        "  POLICY: Basic256Sha256, Aes128_Sha256_RsaOaep, Aes256_Sha256_RsaPss or None; MODE: Sign or SignAndEncrypt. Without --security: SecurityPolicy None when the server offers it\n" +
         "  NODEID: i=85, ns=2;s=Name or nsu=URI;s=Name (namespace by URI, resolved through the server's NamespaceArray); RANGE: an IndexRange such as 0:9";
 
     public const int ExitOk = 0;
     public const int ExitUsage = 2;
     public const int ExitConnection = 3;
     public const int ExitNode = 4;
+    public const int ExitCertificate = 5;
 
     private readonly ILoggerFactory _loggerFactory;
     private readonly TimeProvider _time;
@@ -224,18 +283,27 @@ public sealed class OpcUaProbe
         await using (channel.ConfigureAwait(false))
         {
             UaClientSession session;
+            EndpointChoice choice;
             try
             {
                 var endpoints = await UaClientSession.GetEndpointsAsync(channel, request.EndpointUrl, request.Timeout, cancellationToken).ConfigureAwait(false);
                 await PrintEndpointsAsync(request.EndpointUrl, endpoints, output).ConfigureAwait(false);
-                var none = Array.Find(endpoints, e => e.SecurityPolicyUri == SecurityPolicyUris.None && e.SecurityMode == MessageSecurityMode.None);
-                if (none is null)
+                if (request.SecurityPolicy is null)
                 {
-                    await error.WriteLineAsync($"error: {request.EndpointUrl} offers no endpoint with SecurityPolicy None; secure endpoints come with the security options of a later release.").ConfigureAwait(false);
-                    return ExitConnection;
-                }
+                    var none = Array.Find(endpoints, e => e.SecurityPolicyUri == SecurityPolicyUris.None && e.SecurityMode == MessageSecurityMode.None);
+                    if (none is null)
+                    {
+                        await error.WriteLineAsync($"error: {request.EndpointUrl} offers no endpoint with SecurityPolicy None; it offers {SecureEndpoints.Offered(endpoints)}. Choose one with --security POLICY:MODE (e.g. --security {BestOffered(endpoints)}).").ConfigureAwait(false);
+                        return ExitConnection;
+                    }
 
-                session = await UaClientSession.CreateAsync(channel, new SessionOptions { Identity = identity, RequestTimeout = request.Timeout, SessionName = "FactoryEdge probe" }, logger, _time, cancellationToken).ConfigureAwait(false);
+                    await output.WriteLineAsync("security: SecurityPolicy None (no --security given and the server offers None; the gateway itself uses the strongest endpoint unless None is allowed)").ConfigureAwait(false);
+                    choice = new EndpointChoice(none, null, null, "probe default");
+                }
+                else
+                {
+                    choice = SecureEndpoints.Choose(endpoints, new ClientSecurityOptions { SecurityPolicy = request.SecurityPolicy, SecurityMode = request.SecurityMode });
+                }
             }
             catch (ServiceResultException ex)
             {
@@ -243,9 +311,81 @@ public sealed class OpcUaProbe
                 return ExitConnection;
             }
 
+            Pki.ApplicationIdentity? application = null;
+            if (!choice.IsNone)
+            {
+                // Secure: validate the server's certificate, then a new channel with the chosen policy.
+                var pki = request.PkiDirectory ?? Pki.PkiStore.DefaultRoot;
+                try
+                {
+                    application = Pki.ApplicationIdentity.LoadOrCreate(new Pki.PkiStore(pki), null, logger, _time);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+                {
+                    await error.WriteLineAsync($"error: PKI directory {pki}: {ex.Message} (choose one with --pki DIR)").ConfigureAwait(false);
+                    return ExitUsage;
+                }
+
+                if (application.Created)
+                {
+                    await output.WriteLineAsync($"created this gateway's application certificate {application.Certificate.Thumbprint} in {application.Store.OwnCertificatePath}").ConfigureAwait(false);
+                }
+
+                try
+                {
+                    SecureEndpoints.CheckServerCertificate(choice, request.EndpointUrl, new ClientSecurityOptions { Application = application, AcceptUntrustedCertificates = request.AcceptServerCertificate }, logger);
+                }
+                catch (CertificateRejectedException ex)
+                {
+                    await error.WriteLineAsync($"error: {request.EndpointUrl}: server certificate refused ({Encoding.StatusCodes.Name(ex.StatusCode)})").ConfigureAwait(false);
+                    await error.WriteLineAsync($"  subject:    {ex.Subject}").ConfigureAwait(false);
+                    await error.WriteLineAsync($"  thumbprint: {ex.Thumbprint}").ConfigureAwait(false);
+                    await error.WriteLineAsync($"  reason:     {ex.Validation.Reason}").ConfigureAwait(false);
+                    if (ex.RejectedPath is not null)
+                    {
+                        await error.WriteLineAsync($"  copied to:  {ex.RejectedPath}").ConfigureAwait(false);
+                    }
+
+                    if (ex.TrustCommand is { } trust)
+                    {
+                        await error.WriteLineAsync($"  to trust it (after comparing the thumbprint with the server's): {trust}{(request.PkiDirectory is null ? "" : " --pki " + request.PkiDirectory)}").ConfigureAwait(false);
+                        await error.WriteLineAsync("  or, for commissioning only, add --accept-server-certificate").ConfigureAwait(false);
+                    }
+
+                    application.Dispose();
+                    return ExitCertificate;
+                }
+
+                await channel.CloseAsync(cancellationToken).ConfigureAwait(false);
+                try
+                {
+                    channel = await UaSecureChannel.OpenAsync(request.EndpointUrl, choice.CreateSecurity(application), channelOptions, logger, _time, cancellationToken).ConfigureAwait(false);
+                }
+                catch (ServiceResultException ex)
+                {
+                    await error.WriteLineAsync($"error: {request.EndpointUrl}: {choice}: {Explain(ex)}").ConfigureAwait(false);
+                    application.Dispose();
+                    return ExitConnection;
+                }
+            }
+
+            try
+            {
+                session = await UaClientSession.CreateAsync(channel, new SessionOptions { Identity = identity, RequestTimeout = request.Timeout, SessionName = "FactoryEdge probe" }, logger, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (ServiceResultException ex)
+            {
+                await error.WriteLineAsync($"error: {request.EndpointUrl}: {Explain(ex)}").ConfigureAwait(false);
+                await channel.DisposeAsync().ConfigureAwait(false);
+                application?.Dispose();
+                return ExitConnection;
+            }
+
+            using var ownedApplication = application;
+            await using var secureChannel = choice.IsNone ? null : channel;
             await using (session.ConfigureAwait(false))
             {
-                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"session: SecurityPolicy None, {identity}; {session.NamespaceUris.Count} namespaces")).ConfigureAwait(false);
+                await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"session: {choice}, {identity}; {session.NamespaceUris.Count} namespaces")).ConfigureAwait(false);
                 for (var i = 0; i < session.NamespaceUris.Count; i++)
                 {
                     await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"  ns={i} {session.NamespaceUris[i]}")).ConfigureAwait(false);
@@ -264,6 +404,20 @@ public sealed class OpcUaProbe
 
                 return code;
             }
+        }
+    }
+
+    /// <summary>The strongest policy:mode on offer that we support, for the hint; "POLICY:MODE" when none.</summary>
+    private static string BestOffered(EndpointDescription[] endpoints)
+    {
+        try
+        {
+            var choice = SecureEndpoints.Choose(endpoints, new ClientSecurityOptions());
+            return $"{choice.Policy!.Name}:{choice.Endpoint.SecurityMode}";
+        }
+        catch (ServiceResultException)
+        {
+            return "POLICY:MODE";
         }
     }
 

@@ -54,6 +54,7 @@ public sealed partial class UaSecureChannel : IAsyncDisposable
     private long _messagesReceived;
     private long _bytesReceived;
     private long _publishArrivals;
+    private volatile bool _closing;
 
     private UaSecureChannel(IUaTransport transport, IChannelSecurity security, SecureChannelOptions options, TimeProvider time, ILogger logger, string endpointUrl)
     {
@@ -106,12 +107,23 @@ public sealed partial class UaSecureChannel : IAsyncDisposable
             channel._renewLoop = Task.Run(channel.RenewLoopAsync, CancellationToken.None);
             return channel;
         }
+        catch (ServiceResultException ex) when (security.LocalCertificate is { } ours && IsCertificateRefusal(ex.StatusCode))
+        {
+            await channel.DisposeAsync().ConfigureAwait(false);
+            var thumbprint = Convert.ToHexString(System.Security.Cryptography.SHA1.HashData(ours));
+            throw new ServiceResultException(ex.StatusCode, $"{ex.Message} — the server refused the secure channel; most likely it does not trust this gateway's certificate {thumbprint}: trust it on the server (servers usually keep it in their rejected folder; 'factoryedge cert show' prints it)", ex);
+        }
         catch
         {
             await channel.DisposeAsync().ConfigureAwait(false);
             throw;
         }
     }
+
+    private static bool IsCertificateRefusal(uint status) =>
+        (status & 0xFFFF0000) is StatusCodes.BadSecurityChecksFailed or StatusCodes.BadCertificateUntrusted or StatusCodes.BadCertificateInvalid
+            or StatusCodes.BadCertificateTimeInvalid or StatusCodes.BadCertificateUriInvalid or StatusCodes.BadCertificateHostNameInvalid
+            or StatusCodes.BadCertificateUseNotAllowed or StatusCodes.BadCertificateRevocationUnknown or StatusCodes.BadCertificateRevoked;
 
     private async Task OpenOrRenewAsync(SecurityTokenRequestType type, TimeSpan timeout, CancellationToken cancellationToken)
     {
@@ -324,7 +336,8 @@ public sealed partial class UaSecureChannel : IAsyncDisposable
         }
         catch (ServiceResultException ex)
         {
-            Fail(ex);
+            // A server may drop the connection as soon as it reads our CloseSecureChannel: that is the close we asked for.
+            Fail(_closing && ex.StatusCode == StatusCodes.BadConnectionClosed ? null : ex);
         }
         catch (UaDecodingException ex)
         {
@@ -362,6 +375,7 @@ public sealed partial class UaSecureChannel : IAsyncDisposable
             return;
         }
 
+        _closing = true;
         try
         {
             await _sendLock.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -405,6 +419,9 @@ public sealed partial class UaSecureChannel : IAsyncDisposable
 
         await _transport.DisposeAsync().ConfigureAwait(false);
         _stop.Dispose();
+
+        // Each channel gets its own security layer (keys of its tokens): it ends with the channel.
+        (_security as IDisposable)?.Dispose();
     }
 
     private static partial class Log

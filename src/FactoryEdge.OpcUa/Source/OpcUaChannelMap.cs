@@ -52,6 +52,9 @@ public sealed record OpcUaServerDefinition(string Name, OpcUaConnectionOptions C
 
     internal string? Password { get; init; }
 
+    /// <summary>The security asked for (null: <see cref="OpcUaConnectionOptions.Security"/> as given).</summary>
+    public ClientSecurityOptions? Security { get; init; }
+
     /// <summary>The session identity: anonymous, or the user with the password from the file (read now) or the configuration.</summary>
     public UserIdentity ResolveIdentity()
     {
@@ -108,10 +111,7 @@ public static class OpcUaChannelMap
                 errors.Add($"{key}:EndpointUrl: {urlError}");
             }
 
-            if (!string.Equals(server.SecurityPolicy, "None", StringComparison.OrdinalIgnoreCase))
-            {
-                errors.Add($"{key}:SecurityPolicy: '{server.SecurityPolicy}' is not allowed; allowed: None (Sign and SignAndEncrypt come with the security release)");
-            }
+            var security = ParseSecurity(server, key, errors);
 
             if (!string.IsNullOrEmpty(server.UserName) && string.IsNullOrEmpty(server.PasswordFile) && server.Password is null)
             {
@@ -178,10 +178,60 @@ public static class OpcUaChannelMap
                 UserName = string.IsNullOrEmpty(server.UserName) ? null : server.UserName,
                 PasswordFile = server.PasswordFile,
                 Password = server.Password,
+                Security = security,
             });
         }
 
         return errors;
+    }
+
+    /// <summary>Secure by default: Auto picks the strongest endpoint; None only with AllowSecurityPolicyNone.</summary>
+    private static ClientSecurityOptions ParseSecurity(OpcUaServerOptions server, string key, List<string> errors)
+    {
+        var policy = server.SecurityPolicy;
+        var allowedPolicies = "Auto, " + string.Join(", ", Security.SecurityPolicy.All.Select(static p => p.Name)) + ", None";
+        if (string.IsNullOrEmpty(policy) || string.Equals(policy, "Auto", StringComparison.OrdinalIgnoreCase))
+        {
+            policy = null;
+        }
+        else if (string.Equals(policy, "None", StringComparison.OrdinalIgnoreCase))
+        {
+            policy = "None";
+            if (!server.AllowSecurityPolicyNone)
+            {
+                errors.Add($"{key}:SecurityPolicy: 'None' needs {key}:AllowSecurityPolicyNone: true (connections are secure by default; None sends data and passwords unprotected)");
+            }
+        }
+        else if (Security.SecurityPolicy.Find(policy) is { } found)
+        {
+            policy = found.Name;
+        }
+        else
+        {
+            errors.Add($"{key}:SecurityPolicy: '{server.SecurityPolicy}' is not allowed; allowed: {allowedPolicies}");
+        }
+
+        MessageSecurityMode? mode = null;
+        if (string.Equals(server.SecurityMode, "Sign", StringComparison.OrdinalIgnoreCase))
+        {
+            mode = MessageSecurityMode.Sign;
+        }
+        else if (string.Equals(server.SecurityMode, "SignAndEncrypt", StringComparison.OrdinalIgnoreCase))
+        {
+            mode = MessageSecurityMode.SignAndEncrypt;
+        }
+        else if (!string.IsNullOrEmpty(server.SecurityMode) && !string.Equals(server.SecurityMode, "Auto", StringComparison.OrdinalIgnoreCase))
+        {
+            errors.Add($"{key}:SecurityMode: '{server.SecurityMode}' is not allowed; allowed: Auto, Sign, SignAndEncrypt");
+        }
+
+        return new ClientSecurityOptions
+        {
+            SecurityPolicy = policy,
+            SecurityMode = policy == "None" ? null : mode,
+            AllowNone = server.AllowSecurityPolicyNone,
+            AcceptUntrustedCertificates = server.AcceptUntrustedCertificates,
+        };
     }
 
     private static OpcUaChannelPoint? ParseWaveform(OpcUaWaveformOptions? waveform, string key, int channelIndex, HashSet<ChannelId> channels, List<string> errors)

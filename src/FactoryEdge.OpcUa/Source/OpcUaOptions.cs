@@ -15,6 +15,15 @@ public sealed class OpcUaOptions
     /// <summary>How long start-up may wait for a server to read units (EUInformation) and sample-rate nodes, in ms.</summary>
     public int DiscoveryTimeoutMs { get; set; } = 10_000;
 
+    /// <summary>
+    /// The PKI directory (own/, trusted/, rejected/, issuers/): our application certificate is made
+    /// there at first run. Default: FACTORYEDGE_PKI, else factoryedge/pki under the local application data.
+    /// </summary>
+    public string? PkiDirectory { get; set; }
+
+    /// <summary>Application URI written into a new certificate (default urn:HOST:factoryedge).</summary>
+    public string? ApplicationUri { get; set; }
+
     public List<OpcUaServerOptions> Servers { get; set; } = [];
 }
 
@@ -27,8 +36,20 @@ public sealed class OpcUaServerOptions
     /// <summary>opc.tcp://HOST:PORT[/PATH]. The host given here is used even when the server advertises another.</summary>
     public string EndpointUrl { get; set; } = "";
 
-    /// <summary>None (Sign and SignAndEncrypt policies come with the security release).</summary>
-    public string SecurityPolicy { get; set; } = "None";
+    /// <summary>
+    /// Auto (default: the strongest endpoint the server offers), Basic256Sha256, Aes128_Sha256_RsaOaep,
+    /// Aes256_Sha256_RsaPss, or None (needs <see cref="AllowSecurityPolicyNone"/>).
+    /// </summary>
+    public string SecurityPolicy { get; set; } = "Auto";
+
+    /// <summary>Auto (default: SignAndEncrypt when offered), Sign or SignAndEncrypt.</summary>
+    public string SecurityMode { get; set; } = "Auto";
+
+    /// <summary>SecurityPolicy None may be used with this server (logged as a warning): explicitly, or with Auto when the server offers nothing else.</summary>
+    public bool AllowSecurityPolicyNone { get; set; }
+
+    /// <summary>Commissioning only: connect even when the server's certificate is not trusted (logged as a warning). Off by default.</summary>
+    public bool AcceptUntrustedCertificates { get; set; }
 
     /// <summary>User name; anonymous when empty.</summary>
     public string? UserName { get; set; }

@@ -103,10 +103,10 @@ public sealed partial class OpcUaSensorSource : ISensorSource
             throw new OptionsValidationException(OpcUaOptions.SectionName, typeof(OpcUaOptions), errors);
         }
 
-        _servers = servers;
         _loggerFactory = loggerFactory ?? NullLoggerFactory.Instance;
         _logger = _loggerFactory.CreateLogger<OpcUaSensorSource>();
         _time = timeProvider ?? TimeProvider.System;
+        _servers = WithSecurity(servers, options);
         _discoveryTimeout = TimeSpan.FromMilliseconds(options.DiscoveryTimeoutMs);
         var points = servers.SelectMany(static s => s.Points).ToArray();
         _descriptors = new ChannelDescriptor[points.Length];
@@ -119,6 +119,64 @@ public sealed partial class OpcUaSensorSource : ISensorSource
     }
 
     public string Name => "opcua";
+
+    /// <summary>
+    /// Secure by default: each connect asks the server for its endpoints, picks the configured or
+    /// strongest one and checks its certificate against the PKI directory, where our certificate is
+    /// made at first use (and checked for expiry once a day).
+    /// </summary>
+    private List<OpcUaServerDefinition> WithSecurity(IReadOnlyList<OpcUaServerDefinition> servers, OpcUaOptions options)
+    {
+        // Our certificate is loaded (or made) at the first secure connect; a failure (directory not
+        // writable ...) is reported as a connection error and retried, not cached.
+        var gate = new Lock();
+        Pki.ApplicationIdentity? loaded = null;
+        var pkiDirectory = options.PkiDirectory ?? Pki.PkiStore.DefaultRoot;
+        Pki.ApplicationIdentity Application()
+        {
+            lock (gate)
+            {
+                try
+                {
+                    return loaded ??= Pki.ApplicationIdentity.LoadOrCreate(new Pki.PkiStore(pkiDirectory), options.ApplicationUri, _logger, _time);
+                }
+                catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+                {
+                    throw new ServiceResultException(StatusCodes.BadConfigurationError, $"PKI directory {pkiDirectory} ({OpcUaOptions.SectionName}:PkiDirectory): {ex.Message}", ex);
+                }
+            }
+        }
+
+        var lastExpiryCheck = _time.GetUtcNow();
+        var list = new List<OpcUaServerDefinition>(servers.Count);
+        foreach (var server in servers)
+        {
+            if (server.Security is not { } security)
+            {
+                list.Add(server);
+                continue;
+            }
+
+            var channelOptions = server.Connection.Channel;
+            var url = server.Connection.EndpointUrl;
+            async Task<IChannelSecurity> CreateAsync(CancellationToken cancellationToken)
+            {
+                var identity = security.WantsNone ? null : Application();
+                if (identity is not null && _time.GetUtcNow() - lastExpiryCheck > TimeSpan.FromDays(1))
+                {
+                    lastExpiryCheck = _time.GetUtcNow();
+                    identity.CheckExpiry(_logger, _time);
+                }
+
+                var choice = await SecureEndpoints.SelectAsync(url, security with { Application = identity }, channelOptions, _logger, _time, cancellationToken).ConfigureAwait(false);
+                return choice.CreateSecurity(identity);
+            }
+
+            list.Add(server with { Connection = server.Connection with { SecurityAsync = CreateAsync } });
+        }
+
+        return list;
+    }
 
     public IReadOnlyList<OpcUaServerDefinition> Servers => _servers;
 
@@ -179,7 +237,7 @@ public sealed partial class OpcUaSensorSource : ISensorSource
                 {
                     found = await DiscoverAsync(server, open, cancellationToken).ConfigureAwait(false);
                 }
-                catch (Exception ex) when (ex is ServiceResultException or OperationCanceledException or IOException)
+                catch (Exception ex) when (ex is ServiceResultException or OperationCanceledException or IOException or CertificateRejectedException)
                 {
                     Log.DiscoveryFailed(_logger, server.Name, ex.Message);
                     found = [];
@@ -215,7 +273,8 @@ public sealed partial class OpcUaSensorSource : ISensorSource
     private async Task<Dictionary<int, (SignalUnit? Unit, double? Rate)>> DiscoverAsync(OpcUaServerDefinition server, OpcUaChannelPoint[] points, CancellationToken cancellationToken)
     {
         var options = server.Connection;
-        var channel = await UaSecureChannel.OpenAsync(options.EndpointUrl, options.Security(), options.Channel, _logger, _time, cancellationToken).ConfigureAwait(false);
+        var security = await options.CreateSecurityAsync(cancellationToken).ConfigureAwait(false);
+        var channel = await UaSecureChannel.OpenAsync(options.EndpointUrl, security, options.Channel, _logger, _time, cancellationToken).ConfigureAwait(false);
         await using (channel.ConfigureAwait(false))
         {
             var session = await UaClientSession.CreateAsync(channel, options.Session with { Identity = server.ResolveIdentity() }, _logger, _time, cancellationToken).ConfigureAwait(false);

@@ -182,6 +182,10 @@ internal static class SourceHarness
         Scalars = scalars,
         Name = "test",
         EndpointUrl = url,
+
+        // server.js offers SecurityPolicy None only (secure-server.js for the security tests).
+        SecurityPolicy = "None",
+        AllowSecurityPolicyNone = true,
         PublishingIntervalMs = 50,
         KeepAliveCount = 10,
         ConnectTimeoutMs = 2000,

@@ -243,6 +243,33 @@ internal sealed partial class SimulatorProcess : IAsyncDisposable
     private static string DotnetHost() =>
         Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
 
+    /// <summary>Starts <c>factoryedge-sim opcua --port 0 ARGS</c> and waits for <c>listening opcua opc.tcp://HOST:PORT …</c>.</summary>
+    public static async Task<SimulatorProcess> StartOpcUaAsync(params string[] args)
+    {
+        var simulator = Launch(["opcua", "--port", "0", .. args]);
+        try
+        {
+            var line = await simulator.ReadLineAsync(TimeSpan.FromSeconds(30));
+            var match = OpcUaReadyLine().Match(line ?? string.Empty);
+            if (!match.Success)
+            {
+                throw new InvalidOperationException($"Expected the ready line, got '{line}'. stderr: {simulator.Stderr}");
+            }
+
+            simulator.Endpoint = "opc.tcp://127.0.0.1:" + match.Groups[1].Value;
+            simulator.Port = int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture);
+            return simulator;
+        }
+        catch
+        {
+            await simulator.DisposeAsync();
+            throw;
+        }
+    }
+
+    [GeneratedRegex(@"^listening opcua opc\.tcp://127\.0\.0\.1:(\d+) ")]
+    private static partial Regex OpcUaReadyLine();
+
     [GeneratedRegex(@"^listening modbus (127\.0\.0\.1):(\d+)$")]
     private static partial Regex ReadyLine();
 }

@@ -13,7 +13,9 @@ namespace FactoryEdge.OpcUa.Bench;
 /// <summary>
 /// OPC UA benchmarks: (1) decode microbenchmarks in process; (2) notifications/s, values/s, CPU and memory
 /// of our client next to node-opcua's own client, both subscribed at the same time to one node-opcua server
-/// (Float[4096] waveform and 1,000 changing scalars); (3) the time to create 50,000 monitored items.
+/// (Float[4096] waveform and 1,000 changing scalars); (3) the time to create 50,000 monitored items;
+/// (4) "secure": the same under SignAndEncrypt, and a Float[65536] array throughput with None and
+/// SignAndEncrypt; (5) "crypto": the security layer's CPU per 64 KiB chunk, in process.
 /// </summary>
 internal static class Program
 {
@@ -29,8 +31,13 @@ internal static class Program
             Decode();
         }
 
+        if (mode is "crypto" or "secure" or "all")
+        {
+            Crypto();
+        }
+
         var peers = FindPeers();
-        if (mode is "throughput" or "items" or "all" && peers is null)
+        if (mode is "throughput" or "items" or "secure" or "all" && peers is null)
         {
             Console.Error.WriteLine("tests/peers/opcua/node_modules is missing: run tests/peers/opcua/install.sh");
             return 1;
@@ -44,6 +51,15 @@ internal static class Program
         if (mode is "items" or "all")
         {
             await Items(peers!, 50_000);
+        }
+
+        if (mode is "secure" or "all")
+        {
+            // Sign and SignAndEncrypt cost: the same workload, then a large array as fast as the server makes it, None next to SignAndEncrypt.
+            var policy = args.Length > 2 ? args[2] : "Aes256_Sha256_RsaPss";
+            await Throughput(peers!, seconds, policy + ":SignAndEncrypt");
+            await Throughput(peers!, seconds, "None", intervalMs: 5, scalars: 0, waveformLength: 65536);
+            await Throughput(peers!, seconds, policy + ":SignAndEncrypt", intervalMs: 5, scalars: 0, waveformLength: 65536);
         }
 
         return 0;
@@ -61,6 +77,70 @@ internal static class Program
         DecodeRow("Publish: 1 × Float[4096]", waveform, 4096, 20_000);
         var scalars = Publish([.. Enumerable.Range(0, 1000).Select(i => new MonitoredItemNotification { ClientHandle = (uint)i, Value = new DataValue { Value = new Variant((double)i), SourceTimestamp = time, ServerTimestamp = time } })]);
         DecodeRow("Publish: 1,000 Double items", scalars, 1000, 5_000);
+    }
+
+    /// <summary>Sign (+ encrypt) and check (+ decrypt) of full 64 KiB MSG chunks, client to server, in process.</summary>
+    private static void Crypto()
+    {
+        Console.WriteLine();
+        Console.WriteLine("## Secure channel, in process: one 65,536-byte MSG chunk protected by the sender and checked by the receiver (CPU time)");
+        Console.WriteLine();
+        Console.WriteLine("| policy | mode | µs protect | µs unprotect | MB/s (both) | ns per float (both) |");
+        Console.WriteLine("|---|---|---:|---:|---:|---:|");
+        var start = new DateTimeOffset(2025, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        using var clientCert = Pki.ApplicationCertificates.CreateSelfSigned("CN=c", "urn:c", ["localhost"], start, TimeSpan.FromDays(3650));
+        using var serverCert = Pki.ApplicationCertificates.CreateSelfSigned("CN=s", "urn:s", ["localhost"], start, TimeSpan.FromDays(3650));
+        var limits = new Transport.TransportLimits { ReceiveBufferSize = 65536, SendBufferSize = 65536 };
+        foreach (var policy in Security.SecurityPolicy.All)
+        {
+            foreach (var securityMode in new[] { MessageSecurityMode.Sign, MessageSecurityMode.SignAndEncrypt })
+            {
+                using var client = new Security.PolicyChannelSecurity(policy, securityMode, Security.ChannelRole.Client, clientCert, serverCert);
+                using var server = new Security.PolicyChannelSecurity(policy, securityMode, Security.ChannelRole.Server, serverCert, null);
+                var clientNonce = client.CreateNonce();
+                var serverNonce = server.CreateNonce();
+                client.OnTokenIssued(1, clientNonce, serverNonce);
+                server.OnTokenIssued(1, clientNonce, serverNonce);
+                var chunk = new byte[65536];
+                var header = 16;
+                var plain = client.MaxPlainTextSize(chunk.Length, header, asymmetric: false);
+                var copy = new byte[chunk.Length];
+                const int Iterations = 2000;
+
+                // CPU time of this process (one busy thread), not wall time: the figures hold on a loaded machine.
+                var process = Process.GetCurrentProcess();
+                double protect = 0, unprotect = 0;
+                for (var round = 0; round < 2; round++)
+                {
+                    process.Refresh();
+                    var c0 = process.TotalProcessorTime;
+                    var size = 0;
+                    for (var i = 0; i < Iterations; i++)
+                    {
+                        size = client.Protect(chunk, header, plain, asymmetric: false, 1);
+                    }
+
+                    process.Refresh();
+                    var c1 = process.TotalProcessorTime;
+                    var saved = chunk.AsSpan(0, size).ToArray();
+                    for (var i = 0; i < Iterations; i++)
+                    {
+                        saved.CopyTo(copy, 0);
+                        server.Unprotect(copy.AsSpan(0, size), header, asymmetric: false, 1);
+                    }
+
+                    process.Refresh();
+                    protect = (c1 - c0).TotalMicroseconds / Iterations;
+                    unprotect = (process.TotalProcessorTime - c1).TotalMicroseconds / Iterations;
+
+                    // The next round protects fresh plaintext again.
+                    Array.Clear(chunk);
+                }
+
+                var both = protect + unprotect;
+                Console.WriteLine(string.Create(Inv, $"| {policy.Name} | {securityMode} | {protect:0.0} | {unprotect:0.0} | {plain / both:0} | {both * 1000 / (plain / 4.0):0.00} |"));
+            }
+        }
     }
 
     private static byte[] Publish(MonitoredItemNotification[] items)
@@ -91,16 +171,33 @@ internal static class Program
         Console.WriteLine(string.Create(Inv, $"| {name} | {message.Length:N0} | {perMessage:0.0} | {perMessage * 1000 / values:0.0} | {message.Length / perMessage:0} |"));
     }
 
-    private static async Task Throughput(string peers, double seconds)
+    private static async Task Throughput(string peers, double seconds, string security = "None", int intervalMs = 20, int scalars = 1000, int waveformLength = 4096)
     {
-        const int IntervalMs = 20;
-        const int Scalars = 1000;
+        var IntervalMs = intervalMs;
+        var Scalars = scalars;
+        var secure = security != "None";
         Console.WriteLine();
-        Console.WriteLine(string.Create(Inv, $"## Subscriptions on loopback: Float[4096] every {IntervalMs} ms and {Scalars:N0} scalars changing every {IntervalMs} ms, publishing every 100 ms, {seconds} s, both clients at once"));
+        Console.WriteLine(string.Create(Inv, $"## Subscriptions on loopback, {security}: Float[{waveformLength}] every {IntervalMs} ms and {Scalars:N0} scalars changing every {IntervalMs} ms, publishing every 100 ms, {seconds} s, both clients at once"));
         Console.WriteLine();
-        using var server = await NodeServer.StartAsync(peers, "--interval", IntervalMs.ToString(Inv), "--scalars", Scalars.ToString(Inv), "--update-scalars", Scalars.ToString(Inv), "--big-length", "16");
+        string[] serverArgs = ["--interval", IntervalMs.ToString(Inv), "--scalars", Math.Max(1, Scalars).ToString(Inv), "--update-scalars", Scalars.ToString(Inv), "--big-length", "16", "--waveform-length", waveformLength.ToString(Inv)];
+        using var server = await NodeServer.StartAsync(peers, secure ? [.. serverArgs, "--secure"] : serverArgs);
         var handler = new CountingHandler(Scalars + 1);
-        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = server.Url, Channel = new SecureChannelOptions() });
+        var pki = Path.Combine(Path.GetTempPath(), "factoryedge-bench-pki-" + Guid.NewGuid().ToString("N"));
+        using var application = secure ? Pki.ApplicationIdentity.LoadOrCreate(new Pki.PkiStore(pki)) : null;
+        var clientSecurity = new ClientSecurityOptions
+        {
+            SecurityPolicy = security.Split(':')[0],
+            SecurityMode = secure ? Enum.Parse<MessageSecurityMode>(security.Split(':')[1]) : null,
+            AllowNone = !secure,
+            AcceptUntrustedCertificates = true,
+            Application = application,
+        };
+        var connection = new OpcUaConnection(new OpcUaConnectionOptions
+        {
+            EndpointUrl = server.Url,
+            Channel = new SecureChannelOptions(),
+            SecurityAsync = async ct => (await SecureEndpoints.SelectAsync(server.Url, clientSecurity, null, null, null, ct)).CreateSecurity(application),
+        });
         var items = new List<MonitoredItemSpec> { new() { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Machine1.Waveform"), SamplingIntervalMs = 0, QueueSize = 10 } };
         items.AddRange(Enumerable.Range(0, Scalars).Select(i => new MonitoredItemSpec { Node = NodeIdText.Parse("nsu=urn:factoryedge:test;s=Scalar." + i.ToString("D5", Inv)), SamplingIntervalMs = 0, QueueSize = 10 }));
         connection.AddSubscription(new SubscriptionSettings { PublishingIntervalMs = 100, MaxKeepAliveCount = 10 }, items, handler);
@@ -109,7 +206,7 @@ internal static class Program
         await connection.GetSessionAsync(CancellationToken.None);
 
         // Both clients warm up (JIT tiers, connection set-up) for 5 s after creating their items, then count for the same time.
-        var node = RunNodeClient(peers, server.Url, seconds, Scalars, warmup: 5);
+        var node = RunNodeClient(peers, server.Url, seconds, Scalars, warmup: 5, security: secure ? security : null);
         await Task.Delay(5500);
         var process = Process.GetCurrentProcess();
         var cpu0 = process.TotalProcessorTime;
@@ -138,6 +235,10 @@ internal static class Program
         }
 
         Console.WriteLine(string.Create(Inv, $"FactoryEdge: waveform blocks produced by the server while subscribed {produced}, received {received} (lost {produced - received}); notification messages lost {connection.Subscriptions[0].Lost}, gaps {connection.Subscriptions[0].Gaps}"));
+        if (Directory.Exists(pki))
+        {
+            Directory.Delete(pki, recursive: true);
+        }
     }
 
     private static async Task Items(string peers, int count)
@@ -175,7 +276,7 @@ internal static class Program
         }
     }
 
-    private static async Task<NodeClientResult?> RunNodeClient(string peers, string url, double seconds, int scalars, bool waveform = true, double warmup = 1)
+    private static async Task<NodeClientResult?> RunNodeClient(string peers, string url, double seconds, int scalars, bool waveform = true, double warmup = 1, string? security = null)
     {
         var info = new ProcessStartInfo("node") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = peers };
         foreach (var a in (string[])[Path.Combine(peers, "client.js"), "--url", url, "--seconds", seconds.ToString(Inv), "--warmup", warmup.ToString(Inv), "--scalars", scalars.ToString(Inv)])
@@ -186,6 +287,12 @@ internal static class Program
         if (waveform)
         {
             info.ArgumentList.Add("--waveform");
+        }
+
+        if (security is not null)
+        {
+            info.ArgumentList.Add("--security");
+            info.ArgumentList.Add(security);
         }
 
         using var process = Process.Start(info)!;

@@ -4,11 +4,12 @@
 // JSON line: notifications (data-change items) and values received, its own CPU (user+system, s),
 // RSS and the time to create the monitored items.
 //   node client.js --url opc.tcp://127.0.0.1:PORT --seconds 20 [--warmup 5] [--waveform] [--scalars 1000] [--publishing 100]
+//                  [--security POLICY:MODE]   (e.g. Aes256_Sha256_RsaPss:SignAndEncrypt; accepts the server's certificate)
 "use strict";
 const opcua = require("node-opcua");
 
 function parseArgs(argv) {
-    const o = { url: "", seconds: 10, warmup: 1, waveform: false, scalars: 0, publishing: 100, ns: "urn:factoryedge:test" };
+    const o = { url: "", seconds: 10, warmup: 1, waveform: false, scalars: 0, publishing: 100, ns: "urn:factoryedge:test", security: null };
     for (let i = 2; i < argv.length; i++) {
         const a = argv[i];
         const next = () => argv[++i];
@@ -19,6 +20,7 @@ function parseArgs(argv) {
             case "--waveform": o.waveform = true; break;
             case "--scalars": o.scalars = parseInt(next(), 10); break;
             case "--publishing": o.publishing = parseInt(next(), 10); break;
+            case "--security": o.security = next(); break;
             default: throw new Error("unknown argument " + a);
         }
     }
@@ -27,7 +29,14 @@ function parseArgs(argv) {
 
 async function main() {
     const o = parseArgs(process.argv);
-    const client = opcua.OPCUAClient.create({ endpointMustExist: false, securityMode: opcua.MessageSecurityMode.None, securityPolicy: opcua.SecurityPolicy.None, keepSessionAlive: true });
+    let security = { securityMode: opcua.MessageSecurityMode.None, securityPolicy: opcua.SecurityPolicy.None };
+    if (o.security) {
+        const [policy, mode] = o.security.split(":");
+        const pki = require("fs").mkdtempSync(require("path").join(require("os").tmpdir(), "factoryedge-node-client-pki-"));
+        const clientCertificateManager = new opcua.OPCUACertificateManager({ rootFolder: pki, automaticallyAcceptUnknownCertificate: true });
+        security = { securityMode: opcua.MessageSecurityMode[mode], securityPolicy: opcua.SecurityPolicy[policy], clientCertificateManager };
+    }
+    const client = opcua.OPCUAClient.create({ endpointMustExist: false, ...security, keepSessionAlive: true });
     await client.connect(o.url);
     const session = await client.createSession();
     const nsArray = await session.readNamespaceArray();

@@ -17,6 +17,10 @@
 // Options: --port P --interval MS --waveform-length N --big-length N --scalars N --update-scalars N
 //          --max-nodes-per-read N --max-monitored-items-per-call N --max-nodes-per-browse N
 //          --pki DIR --swap-namespaces --user NAME:PASSWORD
+// Security (secure-server.js passes --secure): --secure offers Basic256Sha256, Aes128_Sha256_RsaOaep and
+// Aes256_Sha256_RsaPss, each in Sign and SignAndEncrypt (plus None with --allow-none); --cert FILE
+// --key FILE serve a given certificate (PEM or DER, PEM key) instead of node-opcua's own;
+// --reject-unknown refuses client certificates not in PKI/server/trusted/certs (default: accepts them).
 "use strict";
 const path = require("path");
 const os = require("os");
@@ -28,6 +32,7 @@ function parseArgs(argv) {
         port: 4840, interval: 100, waveformLength: 4096, bigLength: 65536, scalars: 10000, updateScalars: 0,
         maxNodesPerRead: 1000, maxMonitoredItemsPerCall: 1000, maxNodesPerBrowse: 500,
         pki: null, swapNamespaces: false, users: [["operator", "secret"]],
+        secure: false, allowNone: false, cert: null, key: null, rejectUnknown: false,
     };
     for (let i = 2; i < argv.length; i++) {
         const a = argv[i];
@@ -45,6 +50,11 @@ function parseArgs(argv) {
             case "--pki": o.pki = next(); break;
             case "--swap-namespaces": o.swapNamespaces = true; break;
             case "--user": { const [u, p] = next().split(":"); o.users.push([u, p]); break; }
+            case "--secure": o.secure = true; break;
+            case "--allow-none": o.allowNone = true; break;
+            case "--cert": o.cert = next(); break;
+            case "--key": o.key = next(); break;
+            case "--reject-unknown": o.rejectUnknown = true; break;
             default: throw new Error("unknown argument " + a);
         }
     }
@@ -57,17 +67,26 @@ async function main() {
     opcua.MonitoredItem.minimumSamplingInterval = 0;
     opcua.Subscription.minimumPublishingInterval = 10;
     const pki = o.pki || fs.mkdtempSync(path.join(os.tmpdir(), "factoryedge-opcua-pki-"));
-    const serverCertificateManager = new opcua.OPCUACertificateManager({ rootFolder: path.join(pki, "server"), automaticallyAcceptUnknownCertificate: true });
+    const serverCertificateManager = new opcua.OPCUACertificateManager({ rootFolder: path.join(pki, "server"), automaticallyAcceptUnknownCertificate: !o.rejectUnknown });
+    const P = opcua.SecurityPolicy;
+    const M = opcua.MessageSecurityMode;
+    const securePolicies = [P.Basic256Sha256, P.Aes128_Sha256_RsaOaep, P.Aes256_Sha256_RsaPss];
+    const security = o.secure
+        ? { securityPolicies: o.allowNone ? [P.None, ...securePolicies] : securePolicies, securityModes: o.allowNone ? [M.None, M.Sign, M.SignAndEncrypt] : [M.Sign, M.SignAndEncrypt] }
+        // Basic256Sha256 is listed so that the None endpoint offers an (RSA-OAEP encrypted) user name token.
+        : { securityPolicies: [P.None, P.Basic256Sha256], securityModes: [M.None] };
+    const certificate = o.cert ? { certificateFile: o.cert, privateKeyFile: o.key } : {};
     const userCertificateManager = new opcua.OPCUACertificateManager({ rootFolder: path.join(pki, "user"), automaticallyAcceptUnknownCertificate: true });
     const server = new opcua.OPCUAServer({
         port: o.port,
         hostname: "127.0.0.1",
         alternateHostname: [],
-        // Basic256Sha256 is listed so that the None endpoint offers an (RSA-OAEP encrypted) user name token.
-        securityPolicies: [opcua.SecurityPolicy.None, opcua.SecurityPolicy.Basic256Sha256],
-        securityModes: [opcua.MessageSecurityMode.None],
+        ...security,
+        ...certificate,
         allowAnonymous: true,
-        disableDiscovery: true,
+        // A secure server keeps a restricted None endpoint for GetEndpoints only (how clients learn its certificate).
+        disableDiscovery: !o.secure,
+        registerServerMethod: opcua.RegisterServerMethod.HIDDEN,
         serverCertificateManager,
         userCertificateManager,
         userManager: { isValidUser: (user, password) => o.users.some(([u, p]) => u === user && p === password) },

@@ -1,0 +1,215 @@
+using System.Collections.Concurrent;
+using System.Globalization;
+using FactoryEdge.Scoring;
+using FactoryEdge.Tests.Shared;
+using Xunit.Abstractions;
+
+namespace FactoryEdge.Training.Tests;
+
+/// <summary>
+/// False alerts per channel over 30 days of simulated normal operation (docs/models.md, "False
+/// alerts over 30 days"). The generator runs without real-time pacing, in segments of one minute at
+/// a random speed (27–33 Hz) and load (0.8–1.25), each replayed through the live pipeline and the
+/// ONNX scorer like <c>analyze</c>; an alert is <see cref="RaiseAfter"/> consecutive anomalous
+/// windows (the alert rule's default). Two figures: the alerts counted, and an extrapolation to
+/// 30 days from the tail of the per-second maximum of score / threshold (peaks over the 95th
+/// percentile, exponential tail), which bounds the alerts from above (an alert needs at least one
+/// second whose maximum exceeds the threshold).
+/// </summary>
+public sealed class FalseAlertTests(ITestOutputHelper output)
+{
+    /// <summary>The alert rule's default (Alerts:RaiseAfter).</summary>
+    public const int RaiseAfter = 3;
+
+    private const double SegmentSeconds = 60;
+    private const double ThirtyDaysSeconds = 30 * 86400.0;
+    private static readonly CultureInfo Inv = CultureInfo.InvariantCulture;
+
+    /// <summary>
+    /// CI version: ten simulated minutes. Asserts no alert and a margin below the threshold; the
+    /// 30-day extrapolation is printed (too few seconds here for a stable tail fit).
+    /// </summary>
+    [Fact]
+    public async Task ThirtyDays_TenSimulatedMinutes_NoAlertAndHighestScoreBelowThreshold()
+    {
+        var result = await MeasureAsync(segments: 10, threads: 2);
+
+        Assert.Equal(0, result.Alerts);
+        Assert.True(result.Highest < 0.95, $"highest normal score {result.Highest:0.000} × threshold");
+    }
+
+    /// <summary>
+    /// Soak tier: FACTORYEDGE_SOAK_HOURS simulated hours (default 6) on every core. The goal is
+    /// ≤ 1 false alert per channel per 30 days: no alert counted, and the GPD tail extrapolation ≤ 1.
+    /// </summary>
+    [Fact]
+    [Trait("Category", "Soak")]
+    public async Task ThirtyDays_SoakHours_NoAlertAndTailExtrapolationBelowOnePerChannel()
+    {
+        var hours = double.TryParse(Environment.GetEnvironmentVariable("FACTORYEDGE_SOAK_HOURS"), NumberStyles.Float, Inv, out var h) && h > 0 ? h : 6;
+        var result = await MeasureAsync(segments: (int)Math.Ceiling(hours * 3600 / SegmentSeconds), threads: Environment.ProcessorCount);
+
+        Assert.Equal(0, result.Alerts);
+        Assert.True(result.ExtrapolatedPerThirtyDays <= 1, $"extrapolated {result.ExtrapolatedPerThirtyDays:E2} false alerts per channel per 30 days");
+    }
+
+    /// <summary>Alerts in a sequence of anomaly flags: runs of at least <paramref name="raiseAfter"/> consecutive anomalous windows.</summary>
+    internal static int CountAlerts(IReadOnlyList<bool> anomalous, int raiseAfter)
+    {
+        var alerts = 0;
+        var run = 0;
+        foreach (var a in anomalous)
+        {
+            run = a ? run + 1 : 0;
+            alerts += run == raiseAfter ? 1 : 0;
+        }
+
+        return alerts;
+    }
+
+    /// <summary>
+    /// Expected number of per-second maxima above 1 in <paramref name="seconds"/> by peaks over
+    /// threshold: u = the 95th percentile of the maxima, excesses over u fitted with a generalised
+    /// Pareto distribution by probability-weighted moments (Hosking &amp; Wallis 1987),
+    /// P(max &gt; 1) = P(max &gt; u) · S(1 − u). <paramref name="exponential"/> forces the shape to 0
+    /// (exponential tail: an upper bound for light, bounded tails such as a distance's).
+    /// </summary>
+    internal static double TailExtrapolation(IReadOnlyList<double> perSecondMaxima, double seconds, bool exponential = false)
+    {
+        var sorted = perSecondMaxima.Order().ToArray();
+        var u = sorted[(int)(0.95 * (sorted.Length - 1))];
+        var excesses = sorted.Where(m => m > u).Select(m => m - u).ToArray(); // ascending
+        if (excesses.Length < 5)
+        {
+            return double.NaN;
+        }
+
+        var pAboveU = (double)excesses.Length / sorted.Length;
+        if (u >= 1)
+        {
+            return pAboveU * seconds;
+        }
+
+        var n = excesses.Length;
+        var a0 = excesses.Average();
+        var a1 = excesses.Select((y, i) => (1 - ((i + 1 - 0.35) / n)) * y).Sum() / n;
+        var k = exponential ? 0 : (a0 / (a0 - (2 * a1))) - 2; // Hosking's k = −ξ; k > 0: bounded tail
+        var sigma = exponential ? a0 : 2 * a0 * a1 / (a0 - (2 * a1));
+        var y1 = 1 - u;
+        double survival;
+        if (Math.Abs(k) < 1e-9)
+        {
+            survival = Math.Exp(-y1 / sigma);
+        }
+        else
+        {
+            var t = 1 - (k * y1 / sigma);
+            survival = t <= 0 ? 0 : Math.Pow(t, 1 / k);
+        }
+
+        return pAboveU * survival * seconds;
+    }
+
+    [Fact]
+    public void CountAlerts_RunsShorterThanRaiseAfter_AreNotAlerts()
+    {
+        bool[] flags = [true, true, false, true, true, true, true, false, true, true, true];
+
+        Assert.Equal(2, CountAlerts(flags, 3));
+        Assert.Equal(0, CountAlerts(flags, 5));
+    }
+
+    [Fact]
+    public void TailExtrapolation_ExponentialSample_MatchesTheTrueExceedanceRate()
+    {
+        // Maxima m = 0.6 + Exp(mean 0.05): P(m > 1) = exp(−8) = 3.35e-4, 3.35 in 10,000 seconds.
+        var random = new Random(3);
+        var sample = Enumerable.Range(0, 20000).Select(_ => 0.6 - (0.05 * Math.Log(1 - random.NextDouble()))).ToList();
+
+        var expected = TailExtrapolation(sample, 1e4);
+        var forced = TailExtrapolation(sample, 1e4, exponential: true);
+
+        Assert.InRange(expected, 3.35 / 3, 3.35 * 3);
+        Assert.InRange(forced, 3.35 / 2, 3.35 * 2);
+    }
+
+    [Fact]
+    public void TailExtrapolation_UniformSampleBelowOne_NoExceedanceExpected()
+    {
+        // Bounded at 0.8: the fitted tail ends below 1.
+        var random = new Random(4);
+        var sample = Enumerable.Range(0, 20000).Select(_ => 0.8 * random.NextDouble()).ToList();
+
+        Assert.Equal(0, TailExtrapolation(sample, 1e6));
+        Assert.True(TailExtrapolation(sample, 1e6, exponential: true) > 0);
+    }
+
+    private async Task<(int Alerts, double ExtrapolatedPerThirtyDays, double Highest)> MeasureAsync(int segments, int threads)
+    {
+        var trained = await TestModels.TrainGeneratorAsync("generator", count: 8, seconds: 25, seed: 100);
+        using var dir = new TempDirectory();
+        var path = TestModels.Write(trained, dir.Path, "generator");
+        var threshold = trained.Manifest.Threshold;
+        var random = new Random(11);
+        var plan = Enumerable.Range(0, segments).Select(i => (Seed: 20_000 + i, Speed: 27 + (6 * random.NextDouble()), Load: 0.8 + (0.45 * random.NextDouble()))).ToList();
+        var alerts = 0;
+        long windows = 0, anomalous = 0;
+        var maxima = new ConcurrentBag<double>();
+        var zs = new[] { 6.0, 8, 10, 12, 14 };
+        var lineMaxima = new ConcurrentBag<(int Z, double Max)>();
+        var line = trained.Manifest.LineDetector;
+        var seconds = 0.0;
+        var worst = 0.0;
+        var worstLine = 0.0;
+        var worstSegment = -1;
+        var gate = new object();
+        await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, async (segment, cancellationToken) =>
+        {
+            var recording = TestModels.Machine(segment.Seed, segment.Speed, segment.Load, SegmentSeconds);
+            using var scorer = ModelAnalysis.CreateScorer(path, 4096);
+            var results = await FeatureReplay.RunAsync(recording, FeatureReplay.Describe(recording), 4096, 0.5, scorer, cancellationToken: cancellationToken);
+            var scored = results.Where(r => !r.WarmingUp && float.IsFinite(r.Score)).OrderBy(r => r.FirstSampleIndex).ToList();
+            var segmentAlerts = CountAlerts([.. scored.Select(r => r.Anomalous)], RaiseAfter);
+            var hop = scored.Count > 1 ? scored[1].FirstSampleIndex - scored[0].FirstSampleIndex : 2048;
+            foreach (var second in scored.GroupBy(r => r.FirstSampleIndex / (long)TestModels.SampleRateHz))
+            {
+                maxima.Add(second.Max(r => r.Score) / threshold);
+                for (var zi = 0; zi < zs.Length && line is not null; zi++)
+                {
+                    // The line detector alone, as if its z threshold were zs[zi] instead of the manifest's.
+                    var factor = line.ZThreshold / zs[zi];
+                    lineMaxima.Add((zi, second.Max(r => Math.Max(0, FeatureTransforms.LineScore(line, trained.Manifest.FeatureSchema, r.Features) * factor)) / threshold));
+                }
+            }
+
+            lock (gate)
+            {
+                alerts += segmentAlerts;
+                windows += scored.Count;
+                anomalous += scored.Count(r => r.Anomalous);
+                seconds += scored.Count * hop / TestModels.SampleRateHz;
+                var segmentWorst = scored.Count == 0 ? 0 : scored.Max(r => r.Score) / threshold;
+                if (segmentWorst > worst)
+                {
+                    worst = segmentWorst;
+                    worstSegment = segment.Seed;
+                }
+
+                worstLine = Math.Max(worstLine, scored.Count == 0 ? 0 : scored.Max(r => FeatureTransforms.LineScore(trained.Manifest.LineDetector, trained.Manifest.FeatureSchema, r.Features)) / threshold);
+            }
+        });
+
+        var perThirtyDays = TailExtrapolation([.. maxima], ThirtyDaysSeconds);
+        for (var zi = 0; zi < zs.Length && line is not null; zi++)
+        {
+            var lm = lineMaxima.Where(m => m.Z == zi).Select(m => m.Max).ToList();
+            output.WriteLine(string.Create(Inv, $"line detector alone at z threshold {zs[zi]}: highest {lm.Max():0.000} × threshold, per 30 days: GPD {TailExtrapolation(lm, ThirtyDaysSeconds):E2}, exponential {TailExtrapolation(lm, ThirtyDaysSeconds, exponential: true):E2}"));
+        }
+
+        var bound95 = 3.0 / seconds * ThirtyDaysSeconds;
+        output.WriteLine(string.Create(Inv, $"{segments} segments of {SegmentSeconds} s: {seconds / 3600:0.00} h simulated after warm-up, {windows} windows, {anomalous} anomalous, {alerts} alerts (RaiseAfter {RaiseAfter}); highest score {worst:0.000} × threshold (segment {worstSegment}), highest line score {worstLine:0.000} × threshold"));
+        output.WriteLine(string.Create(Inv, $"per-second maxima of score/threshold: GPD tail extrapolation {perThirtyDays:E2} exceedances (≥ alerts) per channel per 30 days (exponential tail: {TailExtrapolation([.. maxima], ThirtyDaysSeconds, exponential: true):E2}); counted alone: < {bound95:0.#} alerts per 30 days at 95 % ({alerts} seen)"));
+        Assert.False(double.IsNaN(perThirtyDays));
+        return (alerts, perThirtyDays, worst);
+    }
+}
