@@ -157,7 +157,7 @@ public static class Program
 
     private static Command BuildModel()
     {
-        var command = new Command("model", "Model keys and signatures: keygen, sign, verify.");
+        var command = new Command("model", "Model keys and signatures (keygen, sign, verify) and a running gateway's models (list, status, promote, rollback, shadow-report, stop-shadow).");
 
         var keyOut = new Option<string>("--out", "-o") { Description = "Base name of the key files (writes NAME.key.pem and NAME.pub.pem).", Required = true };
         var force = new Option<bool>("--force") { Description = "Overwrite existing key files." };
