@@ -17,6 +17,9 @@ internal static class ExitCodes
 
     /// <summary>The server cannot listen (address in use, not a local address, no permission).</summary>
     public const int CannotListen = 4;
+
+    /// <summary><c>record</c>: the OPC UA server's certificate was refused (not trusted, expired, wrong host); stderr gives its thumbprint and the trust command.</summary>
+    public const int Certificate = 5;
 }
 
 /// <summary>A problem with what the user gave; the message names the option or file. Ends the process with <see cref="ExitCode"/>.</summary>

@@ -139,6 +139,32 @@ public sealed class ModbusMachineTests
     }
 
     [Fact]
+    public void OnRequest_HeaderProbeThenGatewayRounds_EveryRoundGetsOneWholeBlock()
+    {
+        var machine = Create("name=m,block=100");
+        machine.PublishNext();
+
+        // A header probe (head, count, rate: what `record` reads to learn N and the rate), then the
+        // gateway's rounds: tail, count..samples in chunks from 1001, head. Each round must see one
+        // block (head == tail when read), and the next round the next block.
+        machine.OnRequest(Read(1000, 4), answered: true);
+        var heads = new List<int>();
+        for (var round = 0; round < 3; round++)
+        {
+            machine.OnRequest(Read(1204, 1), answered: true);
+            var tail = machine.Readings.Sequence;
+            machine.OnRequest(Read(1001, 125), answered: true);
+            machine.OnRequest(Read(1126, 78), answered: true);
+            machine.OnRequest(Read(1000, 1), answered: true);
+            Assert.Equal(tail, machine.Readings.Sequence);
+            heads.Add(tail);
+        }
+
+        int[] expected = [1, 2, 3];
+        Assert.Equal(expected, heads);
+    }
+
+    [Fact]
     public void OnRequest_PartOfBlockRead_NoNextBlock()
     {
         var machine = Create("name=m,block=100");

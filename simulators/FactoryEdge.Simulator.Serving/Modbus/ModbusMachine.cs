@@ -58,8 +58,8 @@ internal static class SimulatorRegisterMap
 /// One simulated machine on one unit id: its register bank, waveform publishers (input and holding
 /// tables) and scalar registers. <see cref="PublishNext"/> writes the next block and the scalars
 /// atomically with respect to requests. For on-read pacing, <see cref="OnRequest"/> tracks which
-/// registers of the current block have been read and publishes the next block when the reader
-/// starts its next round after the whole block (head to tail) was read.
+/// read last covered each register of the current block and publishes the next block when the
+/// reader starts its next round after the whole block (head to tail) was read.
 /// </summary>
 internal sealed class ModbusMachine
 {
@@ -70,11 +70,13 @@ internal sealed class ModbusMachine
     private readonly float[] _block;
     private readonly TemperatureModel _temperature;
     private readonly Lock _gate = new();
-    private readonly bool[] _covered;
+    // On-read pacing, per register of the block since it was published: the ordinal of the read that
+    // covered it last (-1: not read yet) and that read's range [start, end).
+    private readonly int[] _lastRead;
+    private readonly int[] _lastReadStart;
+    private readonly int[] _lastReadEnd;
     private int _coveredCount;
-    private bool _readComplete;
-    private int _cycleStart = -1;
-    private int _cycleStartEnd = -1;
+    private int _readOrdinal;
     private MachineReadings _readings;
 
     public ModbusMachine(MachineDefinition definition, byte unit, ModbusByteOrder byteOrder, ModbusWordOrder wordOrder)
@@ -89,7 +91,10 @@ internal sealed class ModbusMachine
         Layout = new ModbusWaveformLayout(SimulatorRegisterMap.WaveformBase, definition.BlockSize);
         _input = new ModbusWaveformPublisher(Bank, ModbusTable.InputRegisters, Layout, byteOrder, wordOrder);
         _holding = new ModbusWaveformPublisher(Bank, ModbusTable.HoldingRegisters, Layout, byteOrder, wordOrder);
-        _covered = new bool[Layout.TotalRegisters];
+        _lastRead = new int[Layout.TotalRegisters];
+        _lastReadStart = new int[Layout.TotalRegisters];
+        _lastReadEnd = new int[Layout.TotalRegisters];
+        Array.Fill(_lastRead, -1);
         _readings = new MachineReadings(0, 0, 0, 0, TemperatureModel.BaseC, definition.Rpm, 0, Running: true, Ended: false);
         WriteScalars(_readings);
     }
@@ -142,11 +147,9 @@ internal sealed class ModbusMachine
                 WriteScalars(_readings);
             }
 
-            Array.Clear(_covered);
+            Array.Fill(_lastRead, -1);
             _coveredCount = 0;
-            _readComplete = false;
-            _cycleStart = -1;
-            _cycleStartEnd = -1;
+            _readOrdinal = 0;
             return true;
         }
     }
@@ -154,8 +157,11 @@ internal sealed class ModbusMachine
     /// <summary>
     /// On-read pacing: called for every request to this unit before it is served. A block counts as
     /// read once every register from head to tail has been read (by answered reads, in any order and
-    /// any number of requests). The next block is published just before the next read that overlaps
-    /// the first block read of the current round: that is where the reader starts its next round,
+    /// any number of requests). The reader's round start is the first read of its latest complete
+    /// pass: of the reads that last covered each register, the earliest (so a stray partial read
+    /// before the reader's first round, such as a header probe of head, count and rate, is superseded
+    /// once the reader reads those registers again). The next block is published just before the
+    /// next read that covers that whole read's range: that is where the reader starts its next round,
     /// whatever order it reads in (tail first as documented, or ascending), so a single reader never
     /// meets a torn block. Reads of the scalar registers do not pace: they always show the current
     /// block's values.
@@ -178,30 +184,35 @@ internal sealed class ModbusMachine
 
         lock (_gate)
         {
-            if (_readComplete && start < _cycleStartEnd && end > _cycleStart)
+            if (_coveredCount == _lastRead.Length && !_readings.Ended)
             {
-                PublishNext();
-            }
-
-            if (_cycleStart < 0)
-            {
-                _cycleStart = start;
-                _cycleStartEnd = end;
-            }
-
-            for (var address = Math.Max(start, blockStart); address < Math.Min(end, blockEnd); address++)
-            {
-                ref var covered = ref _covered[address - blockStart];
-                if (!covered)
+                var first = 0;
+                for (var i = 1; i < _lastRead.Length; i++)
                 {
-                    covered = true;
-                    _coveredCount++;
+                    if (_lastRead[i] < _lastRead[first])
+                    {
+                        first = i;
+                    }
+                }
+
+                if (start <= _lastReadStart[first] && end >= _lastReadEnd[first])
+                {
+                    PublishNext();
                 }
             }
 
-            if (_coveredCount == _covered.Length && !_readings.Ended)
+            var ordinal = _readOrdinal++;
+            for (var address = Math.Max(start, blockStart); address < Math.Min(end, blockEnd); address++)
             {
-                _readComplete = true;
+                var i = address - blockStart;
+                if (_lastRead[i] < 0)
+                {
+                    _coveredCount++;
+                }
+
+                _lastRead[i] = ordinal;
+                _lastReadStart[i] = start;
+                _lastReadEnd[i] = end;
             }
         }
     }

@@ -4,6 +4,10 @@ using System.Text;
 using FactoryEdge.Core;
 using FactoryEdge.Modbus;
 using FactoryEdge.OpcUa;
+using FactoryEdge.OpcUa.Client;
+using FactoryEdge.OpcUa.Pki;
+using FactoryEdge.OpcUa.Protocol;
+using FactoryEdge.OpcUa.SecureChannel;
 using FactoryEdge.Recordings;
 using FactoryEdge.Simulator.OpcUa;
 using Microsoft.Extensions.Logging;
@@ -16,7 +20,11 @@ namespace FactoryEdge.Simulator.Cli;
 /// format) or WAV (float32) file, through the gateway's own sources (<see cref="OpcUaSensorSource"/>,
 /// <see cref="ModbusSensorSource"/>): engineers record on site and replay in the lab with
 /// <c>--recording</c>. Consecutive blocks are joined; a gap (missed blocks, reconnect) is counted and
-/// reported, the samples on both sides kept.
+/// reported, the samples on both sides kept. OPC UA security works as in the gateway's <c>probe</c>
+/// verb (<c>--security POLICY:MODE</c>, <c>--accept-server-certificate</c>, <c>--pki DIR</c>,
+/// <c>--user NAME --password-file FILE</c>): without <c>--security</c>, None when the server offers
+/// it, else the strongest endpoint offered; a refused server certificate is reported with its
+/// thumbprint and the trust command (exit <see cref="ExitCodes.Certificate"/>).
 /// </summary>
 internal static class RecordCommand
 {
@@ -33,9 +41,14 @@ internal static class RecordCommand
         var order = new Option<string>("--order") { Description = "Modbus: float32 order ABCD, CDAB, BADC or DCBA.", DefaultValueFactory = _ => "ABCD" };
         var rpm = new Option<double?>("--rpm") { Description = "Shaft speed to write into the CSV header (rpm_measured)." };
         var timeout = new Option<double>("--timeout") { Description = "Give up when no data arrives for this many seconds.", DefaultValueFactory = _ => 15 };
+        var security = new Option<string?>("--security") { Description = "OPC UA: POLICY:MODE, e.g. Basic256Sha256:SignAndEncrypt, or None; default None when offered, else the strongest endpoint offered." };
+        var acceptServerCertificate = new Option<bool>("--accept-server-certificate") { Description = "OPC UA, commissioning only: accept an untrusted (but otherwise valid) server certificate." };
+        var pki = new Option<string?>("--pki") { Description = "OPC UA: PKI directory (own/, trusted/, rejected/); default as the gateway's (FACTORYEDGE_PKI, else factoryedge/pki under local application data)." };
+        var user = new Option<string?>("--user") { Description = "OPC UA: user name (with --password-file); anonymous otherwise." };
+        var passwordFile = new Option<string?>("--password-file") { Description = "OPC UA: file holding the password for --user." };
         var command = new Command("record", "Record a waveform channel from an OPC UA or Modbus server into CSV/WAV, for replay with --recording (docs/simulators.md).")
         {
-            from, outFile, seconds, node, machine, rate, address, table, order, rpm, timeout,
+            from, outFile, seconds, node, machine, rate, address, table, order, rpm, timeout, security, acceptServerCertificate, pki, user, passwordFile,
         };
         command.SetAction(async (parse, cancellationToken) =>
         {
@@ -54,6 +67,11 @@ internal static class RecordCommand
                     Order = parse.GetValue(order)!,
                     Rpm = parse.GetValue(rpm),
                     Timeout = TimeSpan.FromSeconds(parse.GetValue(timeout)),
+                    Security = parse.GetValue(security),
+                    AcceptServerCertificate = parse.GetValue(acceptServerCertificate),
+                    PkiDirectory = parse.GetValue(pki),
+                    UserName = parse.GetValue(user),
+                    PasswordFile = parse.GetValue(passwordFile),
                 };
                 return await RunAsync(settings, output, error, timeProvider, cancellationToken).ConfigureAwait(false);
             }
@@ -89,6 +107,17 @@ internal static class RecordCommand
         public double? Rpm { get; init; }
 
         public TimeSpan Timeout { get; init; } = TimeSpan.FromSeconds(15);
+
+        /// <summary>OPC UA <c>POLICY[:MODE]</c> or None, as the probe's <c>--security</c>; null: None when offered, else the strongest.</summary>
+        public string? Security { get; init; }
+
+        public bool AcceptServerCertificate { get; init; }
+
+        public string? PkiDirectory { get; init; }
+
+        public string? UserName { get; init; }
+
+        public string? PasswordFile { get; init; }
     }
 
     internal static async Task<int> RunAsync(RecordSettings settings, TextWriter output, TextWriter error, TimeProvider time, CancellationToken cancellationToken)
@@ -127,9 +156,28 @@ internal static class RecordCommand
                 waveform.SampleRateNodeId = "../" + SimulatorNodes.SampleRate;
             }
 
+            var (choice, code) = await ChooseEndpointAsync(settings, output, error, loggerFactory.CreateLogger("FactoryEdge.Simulator.Record"), time, cancellationToken).ConfigureAwait(false);
+            if (choice is null)
+            {
+                return code;
+            }
+
             var options = new OpcUaOptions
             {
-                Servers = [new OpcUaServerOptions { Name = "record", EndpointUrl = settings.From, SecurityPolicy = "None", AllowSecurityPolicyNone = true, PublishingIntervalMs = 50, Waveforms = [waveform] }],
+                PkiDirectory = settings.PkiDirectory,
+                Servers =
+                [
+                    new OpcUaServerOptions
+                    {
+                        Name = "record", EndpointUrl = settings.From, PublishingIntervalMs = 50, Waveforms = [waveform],
+                        SecurityPolicy = choice.IsNone ? "None" : choice.Policy!.Name,
+                        SecurityMode = choice.IsNone ? "Auto" : choice.Endpoint.SecurityMode.ToString(),
+                        AllowSecurityPolicyNone = choice.IsNone,
+                        AcceptUntrustedCertificates = settings.AcceptServerCertificate,
+                        UserName = settings.UserName,
+                        PasswordFile = settings.PasswordFile,
+                    },
+                ],
             };
             source = new OpcUaSensorSource(options, loggerFactory, time);
             description = $"source={settings.From} node={nodeId}";
@@ -257,6 +305,119 @@ internal static class RecordCommand
 
         await output.WriteLineAsync(string.Create(CultureInfo.InvariantCulture, $"recorded {samples.Length} samples ({samples.Length / descriptor.SampleRateHz:0.###} s at {descriptor.SampleRateHz} Hz, {capture.Blocks} blocks, {capture.Gaps} gap(s)) to {settings.Out}")).ConfigureAwait(false);
         return samples.Length >= wanted ? ExitCodes.Ok : ExitCodes.Failure;
+    }
+
+    /// <summary>
+    /// The probe's endpoint choice: GetEndpoints over a None channel; with <c>--security</c> that
+    /// policy and mode, else None when offered (said on stdout), else the strongest endpoint offered;
+    /// for a secure endpoint the server's certificate is checked against the PKI first, so a refusal
+    /// is reported with its thumbprint and trust command. Null choice: the exit code to return.
+    /// </summary>
+    private static async Task<(EndpointChoice? Choice, int Code)> ChooseEndpointAsync(RecordSettings settings, TextWriter output, TextWriter error, ILogger logger, TimeProvider time, CancellationToken cancellationToken)
+    {
+        string? policy = null;
+        MessageSecurityMode? mode = null;
+        if (settings.Security is { } text)
+        {
+            try
+            {
+                var parsed = OpcUaProbeRequest.Parse([settings.From, "--security", text]);
+                (policy, mode) = (parsed.SecurityPolicy, parsed.SecurityMode);
+            }
+            catch (FormatException ex)
+            {
+                throw new SimulatorUsageException(ex.Message);
+            }
+        }
+
+        if ((settings.UserName is null) != (settings.PasswordFile is null))
+        {
+            throw new SimulatorUsageException("--user and --password-file go together");
+        }
+
+        EndpointDescription[] endpoints;
+        try
+        {
+            var channelOptions = new SecureChannelOptions { ConnectTimeout = settings.Timeout, RequestTimeout = settings.Timeout };
+            endpoints = await SecureEndpoints.DiscoverAsync(settings.From, channelOptions, logger, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            await error.WriteLineAsync($"factoryedge-sim record: cannot get the endpoints of {settings.From}: {ex.Message}").ConfigureAwait(false);
+            return (null, ExitCodes.BadInput);
+        }
+
+        EndpointChoice choice;
+        try
+        {
+            var none = policy is null ? Array.Find(endpoints, static e => e.SecurityPolicyUri == SecurityPolicyUris.None && e.SecurityMode == MessageSecurityMode.None) : null;
+            if (none is not null)
+            {
+                choice = new EndpointChoice(none, null, null, "record default");
+                await output.WriteLineAsync("security: SecurityPolicy None (no --security given and the server offers None; give --security POLICY:MODE for a secure channel)").ConfigureAwait(false);
+            }
+            else
+            {
+                choice = SecureEndpoints.Choose(endpoints, new ClientSecurityOptions { SecurityPolicy = policy, SecurityMode = mode });
+                var why = policy is null ? " (no --security given and the server offers no None endpoint: the strongest it offers)" : "";
+                await output.WriteLineAsync($"security: {choice}{why}").ConfigureAwait(false);
+            }
+        }
+        catch (ServiceResultException ex)
+        {
+            await error.WriteLineAsync($"factoryedge-sim record: {settings.From}: {ex.Message}").ConfigureAwait(false);
+            return (null, ExitCodes.BadInput);
+        }
+
+        if (choice.IsNone)
+        {
+            return (choice, ExitCodes.Ok);
+        }
+
+        var pki = settings.PkiDirectory ?? PkiStore.DefaultRoot;
+        ApplicationIdentity application;
+        try
+        {
+            application = ApplicationIdentity.LoadOrCreate(new PkiStore(pki), null, logger, time);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException or System.Security.Cryptography.CryptographicException)
+        {
+            throw new SimulatorUsageException($"--pki {pki}: {ex.Message}", ExitCodes.BadInput);
+        }
+
+        using (application)
+        {
+            if (application.Created)
+            {
+                await output.WriteLineAsync($"created the application certificate {application.Certificate.Thumbprint} in {application.Store.OwnCertificatePath}").ConfigureAwait(false);
+            }
+
+            try
+            {
+                SecureEndpoints.CheckServerCertificate(choice, settings.From, new ClientSecurityOptions { Application = application, AcceptUntrustedCertificates = settings.AcceptServerCertificate }, logger);
+            }
+            catch (CertificateRejectedException ex)
+            {
+                await error.WriteLineAsync($"factoryedge-sim record: {settings.From}: server certificate refused ({FactoryEdge.OpcUa.Encoding.StatusCodes.Name(ex.StatusCode)})").ConfigureAwait(false);
+                await error.WriteLineAsync($"  subject:    {ex.Subject}").ConfigureAwait(false);
+                await error.WriteLineAsync($"  thumbprint: {ex.Thumbprint}").ConfigureAwait(false);
+                await error.WriteLineAsync($"  reason:     {ex.Validation.Reason}").ConfigureAwait(false);
+                if (ex.RejectedPath is not null)
+                {
+                    await error.WriteLineAsync($"  copied to:  {ex.RejectedPath}").ConfigureAwait(false);
+                }
+
+                if (ex.TrustCommand is { } trust)
+                {
+                    await error.WriteLineAsync($"  to trust it (after comparing the thumbprint with the server's): {trust}{(settings.PkiDirectory is null ? "" : " --pki " + settings.PkiDirectory)}").ConfigureAwait(false);
+                    await error.WriteLineAsync("  or, for commissioning only, add --accept-server-certificate").ConfigureAwait(false);
+                }
+
+                return (null, ExitCodes.Certificate);
+            }
+        }
+
+        return (choice, ExitCodes.Ok);
     }
 
     private static void WriteCsv(string path, double rate, double? rpm, string description, DateTimeOffset start, float[] samples)
