@@ -55,6 +55,7 @@ internal sealed partial class DashboardEndpoints
         app.MapGet("/api/overview", () => Results.Json(_views.Overview(), DashboardViews.Json));
         app.MapGet("/api/machine", (string key) => _views.Machine(key) is { } m ? Results.Json(m, DashboardViews.Json) : Results.NotFound(new { error = $"no machine '{key}'" }));
         app.MapGet("/api/spectrum", (string channel) => SpectrumOf(channel));
+        app.MapGet("/api/trend", (HttpContext c, string channel, string? since, int? points) => TrendOfAsync(channel, since, points, c.RequestAborted));
         app.MapGet("/api/alarms", () => Results.Json(_views.Alarms(), DashboardViews.Json));
         app.MapGet("/api/audit", (int? max) => _views.Board is { } board
             ? Results.Json(board.Audit(Math.Clamp(max ?? 100, 1, 1000)).Select(a => new { time = a.Time, user = a.User, source = a.Source.ToString().ToLowerInvariant(), action = a.Action, target = a.Target, succeeded = a.Succeeded, detail = a.Detail }), DashboardViews.Json)
@@ -170,6 +171,68 @@ internal sealed partial class DashboardEndpoints
 
         _tap.Watch(index);
         return _views.Frame(index) is { } frame ? Results.Json(frame, DashboardViews.Json) : Results.Json(new { pending = true }, DashboardViews.Json, statusCode: StatusCodes.Status202Accepted);
+    }
+
+    private async Task<IResult> TrendOfAsync(string channel, string? since, int? points, CancellationToken cancellationToken)
+    {
+        ChannelId id;
+        try
+        {
+            id = ChannelId.Parse(channel);
+        }
+        catch (FormatException ex)
+        {
+            return Results.BadRequest(new { error = ex.Message });
+        }
+
+        var index = _tap.IndexOf(id);
+        if (index < 0)
+        {
+            return Results.NotFound(new { error = $"no channel '{channel}'" });
+        }
+
+        var range = TrendRange(since);
+        if (range is null)
+        {
+            return Results.BadRequest(new { error = $"since must be a duration such as 15m, 1h, 24h or 7d, at most {TrendHistory.MaxRange.TotalDays:0} days (was '{since}')" });
+        }
+
+        var trend = await _views.History.ReadAsync(index, range.Value, points ?? TrendHistory.MaxPoints, cancellationToken).ConfigureAwait(false);
+        var p = trend.Points;
+        return Results.Json(
+            new
+            {
+                channel = trend.Channel,
+                from = trend.FromMs,
+                to = trend.ToMs,
+                bucketMs = trend.BucketMs,
+                t = p.Select(x => x.TimeMs).ToArray(),
+                rms = p.Select(x => DashboardViews.N(x.Rms)).ToArray(),
+                velocity = p.Select(x => DashboardViews.N(x.Velocity)).ToArray(),
+                score = p.Select(x => DashboardViews.N(x.Score)).ToArray(),
+                threshold = p.Select(x => DashboardViews.N(x.Threshold)).ToArray(),
+                livePoints = trend.LivePoints,
+                history = new { available = trend.History.Available, error = trend.History.Error, points = trend.History.Points, windows = trend.History.Windows },
+            },
+            DashboardViews.Json);
+    }
+
+    /// <summary>A duration back from now (90s, 15m, 1h, 24h, 7d; default 1 h), null when not one or too long.</summary>
+    internal static TimeSpan? TrendRange(string? since)
+    {
+        if (string.IsNullOrWhiteSpace(since))
+        {
+            return TimeSpan.FromHours(1);
+        }
+
+        var now = DateTimeOffset.UnixEpoch + TrendHistory.MaxRange + TrendHistory.MaxRange;
+        if (!char.IsAsciiDigit(since.Trim()[0]) || !Telemetry.Cli.TelemetryCommands.TryParseTime(since, now, out var from) || from is null)
+        {
+            return null;
+        }
+
+        var range = now - from.Value;
+        return range > TimeSpan.Zero && range <= TrendHistory.MaxRange ? range : null;
     }
 
     private async Task<IResult> ActAsync(HttpContext context, string id, string action)

@@ -25,7 +25,11 @@ public sealed class DashboardViews
         _tap = tap;
         _time = time;
         _services = services;
+        History = new TrendHistory(tap, time, services);
     }
+
+    /// <summary>Trends over a range: the store's history before the in-memory ring (<c>/api/trend</c>).</summary>
+    internal TrendHistory History { get; }
 
     /// <summary>The alarm board, when the alerts adapter registered one.</summary>
     public IAlarmBoard? Board => _services.GetService<IAlarmBoard>();

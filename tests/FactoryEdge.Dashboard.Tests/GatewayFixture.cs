@@ -44,6 +44,9 @@ public abstract class GatewayHostFixture(double faultAtSeconds) : IAsyncLifetime
 
     public PipelineHostedService Pipeline => Host.Services.GetRequiredService<PipelineHostedService>();
 
+    /// <summary>The gateway's telemetry store (embedded: no InfluxDB configured).</summary>
+    public string SpoolPath => Path.Combine(_directory, "telemetry.db");
+
     public async Task InitializeAsync()
     {
         Directory.CreateDirectory(_directory);
@@ -53,7 +56,7 @@ public abstract class GatewayHostFixture(double faultAtSeconds) : IAsyncLifetime
             ["FactoryEdge:Gateway:Site"] = "plant",
             ["FactoryEdge:Gateway:Line"] = "line-1",
             ["FactoryEdge:Pipeline:Baseline:WarmupWindows"] = "40",
-            ["FactoryEdge:Telemetry:Spool:Path"] = Path.Combine(_directory, "telemetry.db"),
+            ["FactoryEdge:Telemetry:Spool:Path"] = SpoolPath,
             ["FactoryEdge:Operations:Urls"] = "http://127.0.0.1:0",
             ["FactoryEdge:Dashboard:Urls"] = "http://0.0.0.0:0",
             ["FactoryEdge:Dashboard:PushIntervalMs"] = "250",
@@ -86,12 +89,16 @@ public abstract class GatewayHostFixture(double faultAtSeconds) : IAsyncLifetime
             overrides[key + "Seed"] = m.Seed.ToString(CultureInfo.InvariantCulture);
         }
 
+        await BeforeStartAsync();
         Host = GatewayHost.Build(Path.Combine(TestData.RepoRoot, "config", "appsettings.json"), overrides: overrides);
         StartedTimestamp = TimeProvider.System.GetTimestamp();
         await Host.StartAsync();
         var address = (await Host.Services.GetRequiredService<DashboardServer>().Addresses)[0];
         BaseUri = new Uri($"http://127.0.0.1:{new Uri(address).Port}/");
     }
+
+    /// <summary>Runs before the host is built (the directory exists): e.g. fills the telemetry store with history.</summary>
+    protected virtual Task BeforeStartAsync() => Task.CompletedTask;
 
     public async Task DisposeAsync()
     {

@@ -128,7 +128,7 @@
     const a = await api("/api/alarms").then((x) => x.json());
     state.alarms = a.alarms; state.board = a.board;
     const channels = m.channels.map((c) => c.row.id);
-    state.machine = { key, channel: channels[0], data: m, trends: {}, frames: {}, scale: "log" };
+    state.machine = { key, channel: channels[0], data: m, trends: {}, frames: {}, scale: "log", range: state.range || "1h", trendRequest: 0 };
     for (const c of m.channels) { state.machine.trends[c.row.id] = toPoints(c.trend); if (c.spectrum) state.machine.frames[c.row.id] = c.spectrum; }
     view.innerHTML = `
       <h1><a href="#/">Line</a> › <span id="machine-name">${esc(key.split("/").pop())}</span> <span id="machine-status" class="badge"></span>
@@ -138,6 +138,8 @@
         <section class="card"><div class="chart-head"><h2>Waveform</h2><span class="muted" id="wave-info"></span></div><div class="chart-box"><canvas id="waveform"></canvas></div></section>
         <section class="card"><div class="chart-head"><h2>Spectrum</h2><span class="toggle"><button id="scale-lin">lin</button><button id="scale-log" class="on">log</button></span></div><div class="chart-box"><canvas id="spectrum"></canvas></div></section>
         <section class="card wide"><div class="chart-head"><h2>Envelope spectrum</h2><span class="muted" id="envelope-info"></span></div><div class="chart-box"><canvas id="envelope"></canvas></div></section>
+        <section class="card wide"><div class="chart-head"><h2>Trends</h2><span class="toggle" id="range-pick">${RANGES.map((r) => `<button data-range="${r.key}"${r.key === state.machine.range ? ' class="on"' : ""}>${r.label}</button>`).join("")}</span></div>
+          <p class="muted" id="trend-note">loading history…</p></section>
         <section class="card"><div class="chart-head"><h2>RMS</h2></div><div class="chart-box short"><canvas id="trend-rms"></canvas></div></section>
         <section class="card"><div class="chart-head"><h2>Velocity RMS (mm/s, ISO 20816-3)</h2></div><div class="chart-box short"><canvas id="trend-velocity"></canvas></div></section>
         <section class="card wide"><div class="chart-head"><h2>Anomaly score</h2></div><div class="chart-box short"><canvas id="trend-score"></canvas></div></section>
@@ -152,12 +154,50 @@
       velocity: mk("trend-velocity", { xFormat: "time", color: "#2b8a3e" }),
       score: mk("trend-score", { xFormat: "time", color: "#5f3dc4" }),
     };
-    document.getElementById("channel-pick").addEventListener("change", (e) => { state.machine.channel = e.target.value; drawMachine(true); });
+    document.getElementById("channel-pick").addEventListener("change", (e) => { state.machine.channel = e.target.value; drawMachine(true); loadTrend(); });
+    document.querySelectorAll("#range-pick button").forEach((b) => b.addEventListener("click", () => setRange(b.dataset.range)));
     document.getElementById("scale-lin").addEventListener("click", () => setScale("lin"));
     document.getElementById("scale-log").addEventListener("click", () => setScale("log"));
     connect(key);
     drawMachine(true);
     renderAlarms();
+    loadTrend();
+  }
+
+  // Trend ranges: the last hour is in the gateway's memory; longer ones come from its telemetry store.
+  const RANGES = [{ key: "1h", label: "1 h", ms: 3600e3 }, { key: "24h", label: "24 h", ms: 86400e3 }, { key: "7d", label: "7 d", ms: 7 * 86400e3 }];
+  const rangeMs = (key) => (RANGES.find((r) => r.key === key) || RANGES[0]).ms;
+
+  function setRange(range) {
+    state.range = state.machine.range = range;
+    document.querySelectorAll("#range-pick button").forEach((b) => b.classList.toggle("on", b.dataset.range === range));
+    loadTrend();
+  }
+
+  // Loads the selected channel's trend over the range (history from the store, then the memory ring);
+  // live points keep arriving over /api/events and are appended.
+  async function loadTrend() {
+    const m = state.machine;
+    if (!m) return;
+    const id = m.channel, request = ++m.trendRequest;
+    const note = document.getElementById("trend-note");
+    if (note) note.textContent = "loading history…";
+    const r = await api(`/api/trend?channel=${encodeURIComponent(id)}&since=${m.range}`);
+    const body = await r.json().catch(() => ({}));
+    if (state.machine !== m || m.trendRequest !== request) return;
+    if (!r.ok) { if (note) note.textContent = "Trend history failed: " + (body.error || r.status); return; }
+    const points = toPoints(body);
+    const lastT = points.length ? points[points.length - 1].t : -Infinity;
+    m.trends[id] = points.concat((m.trends[id] || []).filter((p) => p.t > lastT));
+    m.bucketMs = body.bucketMs;
+    const h = body.history || {};
+    if (note) {
+      note.className = h.available ? "muted" : "error";
+      note.textContent = h.available
+        ? `${h.points} points from the telemetry store (${h.windows} windows), ${body.livePoints} from memory; one point per ${num(body.bucketMs / 1000, 1)} s (maximum of each bucket).`
+        : `History unavailable: ${h.error}. Trends are live only (the last hour kept in memory).`;
+    }
+    drawMachine(false);
   }
 
   function setScale(scale) {
@@ -169,6 +209,17 @@
 
   function toPoints(t) {
     return t.t.map((time, i) => ({ t: time, rms: t.rms[i], velocity: t.velocity[i], score: t.score[i], threshold: t.threshold[i] }));
+  }
+
+  // A break in the lines where no window was recorded (gateway stopped, source down): a null point.
+  function withGaps(points, gapMs) {
+    const out = [];
+    for (const p of points) {
+      const last = out.length ? out[out.length - 1] : null;
+      if (last && p.t - last.t > gapMs) out.push({ t: last.t + 1, rms: null, velocity: null, score: null, threshold: last.threshold });
+      out.push(p);
+    }
+    return out;
   }
 
   function onMachineLive(live) {
@@ -184,7 +235,11 @@
         if (last && p.t === last.t) points[points.length - 1] = p;
         else if (!last || p.t > last.t) points.push(p);
       }
-      if (points.length > 3600) points.splice(0, points.length - 3600);
+      const cutoff = Date.now() - rangeMs(m.range);
+      let drop = 0;
+      while (drop < points.length && points[drop].t < cutoff) drop++;
+      drop = Math.max(drop, points.length - 20000);
+      if (drop > 0) points.splice(0, drop);
       if (c.spectrum) m.frames[id] = c.spectrum;
     }
     drawMachine(live.channels.some((c) => c.spectrum && c.row.id === m.channel));
@@ -207,7 +262,7 @@
       <span>bearing <b>${esc(channel.bearing || "unknown")}</b></span>
       <span>state <b>${esc(row.state || "–")}</b></span>`;
 
-    const points = m.trends[m.channel] || [];
+    const points = withGaps(m.trends[m.channel] || [], Math.max(10000, 3 * (m.bucketMs || 1000)));
     const t = points.map((p) => p.t);
     const tMin = t.length ? t[0] : 0, tMax = t.length ? Math.max(t[t.length - 1], tMin + 1000) : 1000;
     m.charts.rms.draw([{ x: t, y: points.map((p) => p.rms) }], { xMin: tMin, xMax: tMax, yMin: 0 });

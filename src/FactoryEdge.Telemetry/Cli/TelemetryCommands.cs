@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 using System.Text;
 using System.Text.Json;
 using FactoryEdge.Telemetry.LineProtocol;
@@ -155,7 +154,7 @@ public static class TelemetryCommands
 
         using (connection)
         {
-            var filter = new LineFilter(settings.Measurement, settings.Machine, null, null, long.MinValue, long.MaxValue);
+            var filter = new SpoolReader.LineFilter(settings.Measurement, settings.Machine, null, null, long.MinValue, long.MaxValue);
             var printer = new Printer(output, settings.Format, []);
             try
             {
@@ -176,7 +175,7 @@ public static class TelemetryCommands
                 while (settings.Follow && !cancellationToken.IsCancellationRequested)
                 {
                     await Task.Delay(settings.PollInterval, cancellationToken).ConfigureAwait(false);
-                    foreach (var row in ReadRows(connection, descending: false, afterId: lastId, long.MinValue, long.MaxValue))
+                    foreach (var row in SpoolReader.ReadRows(connection, descending: false, afterId: lastId, long.MinValue, long.MaxValue))
                     {
                         lastId = row.Id;
                         row.ForEachLine(line =>
@@ -240,7 +239,7 @@ public static class TelemetryCommands
                     return await ListQuarantineAsync(connection, settings.Limit, output).ConfigureAwait(false);
                 }
 
-                var filter = new LineFilter(settings.Measurement, settings.Machine, settings.Sensor, settings.Axis, fromTicks, toTicks);
+                var filter = new SpoolReader.LineFilter(settings.Measurement, settings.Machine, settings.Sensor, settings.Axis, fromTicks, toTicks);
                 var fields = settings.Fields.Count > 0 ? settings.Fields : DefaultFields(settings.Measurement);
                 var newest = NewestMatching(connection, filter, fromTicks, toTicks, settings.Limit, null, cancellationToken);
 
@@ -381,7 +380,7 @@ public static class TelemetryCommands
             var data = (byte[])reader["data"];
             if (reader.GetInt32(5) == 1)
             {
-                data = Decompress(data);
+                data = SpoolReader.Decompress(data);
             }
 
             var end = Array.IndexOf(data, (byte)'\n');
@@ -421,10 +420,10 @@ public static class TelemetryCommands
     }
 
     /// <summary>The newest <paramref name="limit"/> stored lines that match, newest first.</summary>
-    private static List<StoredLine> NewestMatching(SqliteConnection connection, LineFilter filter, long fromTicks, long toTicks, int limit, Action<long>? onRow, CancellationToken cancellationToken)
+    private static List<StoredLine> NewestMatching(SqliteConnection connection, SpoolReader.LineFilter filter, long fromTicks, long toTicks, int limit, Action<long>? onRow, CancellationToken cancellationToken)
     {
         var newest = new List<StoredLine>();
-        foreach (var row in ReadRows(connection, descending: true, afterId: 0, fromTicks, toTicks))
+        foreach (var row in SpoolReader.ReadRows(connection, descending: true, afterId: 0, fromTicks, toTicks))
         {
             cancellationToken.ThrowIfCancellationRequested();
             onRow?.Invoke(row.Id);
@@ -450,49 +449,6 @@ public static class TelemetryCommands
         return newest;
     }
 
-    private static IEnumerable<StoredRow> ReadRows(SqliteConnection connection, bool descending, long afterId, long fromTicks, long toTicks)
-    {
-        using var cmd = connection.CreateCommand();
-        var where = new StringBuilder("id > $after");
-        if (fromTicks != long.MinValue || toTicks != long.MaxValue)
-        {
-            // Point-time range per precision (rows keep the precision they were written with).
-            where.Append(" AND (");
-            var first = true;
-            foreach (var p in Enum.GetValues<TimestampPrecision>())
-            {
-                var from = fromTicks == long.MinValue || !TelemetrySchema.TryTimestamp(fromTicks, p, out var f) ? long.MinValue : f;
-                var to = toTicks == long.MaxValue ? long.MaxValue : TelemetrySchema.TryTimestamp(toTicks, p, out var t) ? t : -1;
-                where.Append(first ? "" : " OR ").Append(CultureInfo.InvariantCulture, $"(precision = {(int)p} AND last_time >= {from} AND first_time <= {to})");
-                first = false;
-            }
-
-            where.Append(')');
-        }
-
-        cmd.CommandText = $"SELECT id, kind, created, precision, encoding, data FROM records WHERE {where} ORDER BY id {(descending ? "DESC" : "ASC")};";
-        cmd.Parameters.AddWithValue("$after", afterId);
-        using var reader = cmd.ExecuteReader();
-        while (reader.Read())
-        {
-            var data = (byte[])reader["data"];
-            if (reader.GetInt32(4) == 1)
-            {
-                data = Decompress(data);
-            }
-
-            yield return new StoredRow(reader.GetInt64(0), (RecordKind)reader.GetInt32(1), reader.GetInt64(2), (TimestampPrecision)reader.GetInt32(3), data);
-        }
-    }
-
-    private static byte[] Decompress(byte[] data)
-    {
-        using var input = new GZipStream(new MemoryStream(data), CompressionMode.Decompress);
-        using var output = new MemoryStream(data.Length * 4);
-        input.CopyTo(output);
-        return output.ToArray();
-    }
-
     private static bool CheckFormat(string format, TextWriter error)
     {
         if (Array.IndexOf(Formats, format) >= 0)
@@ -513,94 +469,6 @@ public static class TelemetryCommands
 
         error.WriteLine(string.Create(CultureInfo.InvariantCulture, $"error: {option} must be at least 1 (was {value})."));
         return false;
-    }
-
-    private sealed record StoredRow(long Id, RecordKind Kind, long Created, TimestampPrecision Precision, byte[] Data)
-    {
-        public void ForEachLine(LineProtocolParser.LineAction action) => LineProtocolParser.ForEachLine(Data, action);
-    }
-
-    /// <summary>Cheap filters on the raw line before parsing it.</summary>
-    private sealed class LineFilter
-    {
-        private readonly byte[]? _measurement;
-        private readonly byte[]? _machine;
-        private readonly byte[]? _sensor;
-        private readonly byte[]? _axis;
-        private readonly long _from;
-        private readonly long _to;
-
-        public LineFilter(string? measurement, string? machine, string? sensor, string? axis, long fromTicks, long toTicks)
-        {
-            _measurement = string.IsNullOrEmpty(measurement) ? null : LineProtocolWriter.EscapeMeasurement(measurement);
-            _machine = Tag("machine", machine);
-            _sensor = Tag("sensor", sensor);
-            _axis = Tag("axis", axis);
-            _from = fromTicks;
-            _to = toTicks;
-        }
-
-        public bool Matches(ReadOnlySpan<byte> line, TimestampPrecision precision)
-        {
-            if (_measurement is not null && !LineProtocolParser.MeasurementOf(line).SequenceEqual(_measurement))
-            {
-                return false;
-            }
-
-            var series = SeriesOf(line);
-            if (!HasTag(series, _machine) || !HasTag(series, _sensor) || !HasTag(series, _axis))
-            {
-                return false;
-            }
-
-            if (_from != long.MinValue || _to != long.MaxValue)
-            {
-                var ts = LineProtocolParser.TimestampOf(line);
-                if (ts < 0)
-                {
-                    return false;
-                }
-
-                var ticks = TelemetrySchema.ToUtcTicks(ts, precision);
-                return ticks >= _from && ticks <= _to;
-            }
-
-            return true;
-        }
-
-        private static byte[]? Tag(string key, string? value) =>
-            string.IsNullOrEmpty(value) ? null : [.. ","u8, .. LineProtocolWriter.EscapeKey(key), .. "="u8, .. LineProtocolWriter.EscapeKey(value)];
-
-        private static bool HasTag(ReadOnlySpan<byte> series, byte[]? tag)
-        {
-            if (tag is null)
-            {
-                return true;
-            }
-
-            var at = series.IndexOf(tag);
-            // The tag must end at a separator (",machine=pump-1" must not match ",machine=pump-10").
-            return at >= 0 && (at + tag.Length == series.Length || series[at + tag.Length] == (byte)',');
-        }
-
-        private static ReadOnlySpan<byte> SeriesOf(ReadOnlySpan<byte> line)
-        {
-            for (var i = 0; i < line.Length; i++)
-            {
-                if (line[i] == (byte)'\\')
-                {
-                    i++;
-                    continue;
-                }
-
-                if (line[i] == (byte)' ')
-                {
-                    return line[..i];
-                }
-            }
-
-            return line;
-        }
     }
 
     /// <summary>Prints points as a table, CSV, JSON lines or line protocol.</summary>
