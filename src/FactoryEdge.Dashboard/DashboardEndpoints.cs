@@ -151,8 +151,10 @@ internal sealed partial class DashboardEndpoints
         return Results.Redirect("/login");
     }
 
-    private IResult SpectrumOf(string channel)
+    /// <summary>The tap's index of a channel named in a request, or the 400/404 answer that refuses it.</summary>
+    private IResult? ResolveChannel(string channel, out int index)
     {
+        index = -1;
         ChannelId id;
         try
         {
@@ -163,10 +165,15 @@ internal sealed partial class DashboardEndpoints
             return Results.BadRequest(new { error = ex.Message });
         }
 
-        var index = _tap.IndexOf(id);
-        if (index < 0)
+        index = _tap.IndexOf(id);
+        return index < 0 ? Results.NotFound(new { error = $"no channel '{channel}'" }) : null;
+    }
+
+    private IResult SpectrumOf(string channel)
+    {
+        if (ResolveChannel(channel, out var index) is { } refused)
         {
-            return Results.NotFound(new { error = $"no channel '{channel}'" });
+            return refused;
         }
 
         _tap.Watch(index);
@@ -175,20 +182,9 @@ internal sealed partial class DashboardEndpoints
 
     private async Task<IResult> TrendOfAsync(string channel, string? since, int? points, CancellationToken cancellationToken)
     {
-        ChannelId id;
-        try
+        if (ResolveChannel(channel, out var index) is { } refused)
         {
-            id = ChannelId.Parse(channel);
-        }
-        catch (FormatException ex)
-        {
-            return Results.BadRequest(new { error = ex.Message });
-        }
-
-        var index = _tap.IndexOf(id);
-        if (index < 0)
-        {
-            return Results.NotFound(new { error = $"no channel '{channel}'" });
+            return refused;
         }
 
         var range = TrendRange(since);

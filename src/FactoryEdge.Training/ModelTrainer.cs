@@ -467,33 +467,7 @@ public static class ModelTrainer
     /// </summary>
     private static LineDetector? BuildLineDetector(string[] schema, List<float[]> fit, List<float[]> calibration, double threshold, ModelTrainingOptions options)
     {
-        var inputs = new List<ModelInput>();
-        foreach (var name in LineInputs)
-        {
-            var index = Array.IndexOf(schema, name);
-            if (index < 0)
-            {
-                continue;
-            }
-
-            var values = fit.Where(f => f[index] > 0 && float.IsFinite(f[index])).Select(f => Math.Log10(f[index])).ToArray();
-            if (values.Length < 8)
-            {
-                continue;
-            }
-
-            var mean = values.Average();
-            inputs.Add(new ModelInput
-            {
-                Name = name,
-                Transform = InputTransform.Log10,
-                Floor = 1e-9,
-                Mean = mean,
-                Deviation = Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / Math.Max(1, values.Length - 1)),
-                DeviationFloor = options.LogDeviationFloor,
-            });
-        }
-
+        var inputs = BuildLog10Inputs(LineInputs, schema, fit, minimumWindows: 8, options);
         if (inputs.Count == 0)
         {
             return null;
@@ -505,10 +479,18 @@ public static class ModelTrainer
         return new LineDetector { Inputs = inputs, ZThreshold = z, CalibrationMaxZ = heldMax, Scale = threshold / z };
     }
 
-    private static List<ModelInput> BuildDiagnostics(string[] schema, List<float[]> fit, ModelTrainingOptions options)
+    private static List<ModelInput> BuildDiagnostics(string[] schema, List<float[]> fit, ModelTrainingOptions options) =>
+        BuildLog10Inputs(FaultDiagnoser.IndicatorFeatures, schema, fit, minimumWindows: 3, options);
+
+    /// <summary>
+    /// Log10 inputs (mean and sample deviation of log10 values) for the named features present in the
+    /// schema; only windows where a feature is available (positive and finite: order lines need the
+    /// low-rate history) count, and a feature with fewer than <paramref name="minimumWindows"/> is left out.
+    /// </summary>
+    private static List<ModelInput> BuildLog10Inputs(IEnumerable<string> names, string[] schema, List<float[]> fit, int minimumWindows, ModelTrainingOptions options)
     {
         var result = new List<ModelInput>();
-        foreach (var name in FaultDiagnoser.IndicatorFeatures)
+        foreach (var name in names)
         {
             var index = Array.IndexOf(schema, name);
             if (index < 0)
@@ -516,9 +498,8 @@ public static class ModelTrainer
                 continue;
             }
 
-            // Only windows where the feature is available (order lines need the low-rate history).
             var values = fit.Where(f => f[index] > 0 && float.IsFinite(f[index])).Select(f => Math.Log10(f[index])).ToArray();
-            if (values.Length < 3)
+            if (values.Length < minimumWindows)
             {
                 continue;
             }

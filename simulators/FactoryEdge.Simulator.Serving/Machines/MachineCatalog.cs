@@ -206,22 +206,10 @@ internal static class MachineCatalog
             throw new SimulatorUsageException($"machine '{context.Name}': {problem}");
         }
 
-        var stride = Stride(spec, context, rate, blockSize);
         var description = fault == FaultType.None
             ? string.Create(CultureInfo.InvariantCulture, $"generator rpm={rpm:0.###} rate={rate:0.###} bearing='{bearing.Name}' fault=none seed={seed}")
             : string.Create(CultureInfo.InvariantCulture, $"generator rpm={rpm:0.###} rate={rate:0.###} bearing='{bearing.Name}' fault={MachineSpecKeys.FaultName(fault)} severity={severity:0.###} onset={onset:0.###} ramp={ramp:0.###} seed={seed}");
-        return new MachineDefinition
-        {
-            Name = context.Name,
-            Index = index,
-            Unit = spec.Unit,
-            BlockSize = blockSize,
-            StrideSamples = stride,
-            SampleRateHz = rate,
-            Rpm = rpm,
-            Generator = options,
-            Description = description,
-        };
+        return Define(spec, context, index, blockSize, rate, rpm, description, generator: options);
     }
 
     private static MachineDefinition BuildRecording(MachineSpec spec, Context context, int index, string path, int blockSize, Dictionary<(string, double?, double?), Recording> recordings)
@@ -272,24 +260,37 @@ internal static class MachineCatalog
 
         var rate = recording.SampleRateHz;
         var rpm = spec.Rpm ?? (recording.NominalShaftHz * 60);
-        var stride = Stride(spec, context, rate, blockSize);
         var loop = spec.Loop ?? false;
         var unit = recording.Channels[channel].Unit;
         var description = string.Create(CultureInfo.InvariantCulture, $"recording '{path}' channel={channel} rate={rate:0.###} unit={unit} samples={samples.Length} rpm={rpm:0.###} loop={(loop ? "yes" : "no")}");
-        return new MachineDefinition
+        return Define(spec, context, index, blockSize, rate, rpm, description, recordingSamples: samples, loop: loop);
+    }
+
+    /// <summary>The definition both kinds of machine share (name, unit, block, stride, rate, rpm) plus their source.</summary>
+    private static MachineDefinition Define(
+        MachineSpec spec,
+        Context context,
+        int index,
+        int blockSize,
+        double rate,
+        double rpm,
+        string description,
+        MachineSignalOptions? generator = null,
+        ReadOnlyMemory<float> recordingSamples = default,
+        bool loop = false) => new()
         {
             Name = context.Name,
             Index = index,
             Unit = spec.Unit,
             BlockSize = blockSize,
-            StrideSamples = stride,
+            StrideSamples = Stride(spec, context, rate, blockSize),
             SampleRateHz = rate,
             Rpm = rpm,
-            RecordingSamples = samples,
+            Generator = generator,
+            RecordingSamples = recordingSamples,
             Loop = loop,
             Description = description,
         };
-    }
 
     /// <summary>Samples from one block's start to the next: the period × rate, at least the block.</summary>
     private static int Stride(MachineSpec spec, Context context, double rate, int blockSize)

@@ -56,20 +56,16 @@ internal static class SimulatorRegisterMap
 
 /// <summary>
 /// One simulated machine on one unit id: its register bank, waveform publishers (input and holding
-/// tables) and scalar registers. <see cref="PublishNext"/> writes the next block and the scalars
+/// tables) and scalar registers. <see cref="SimulatedMachine.PublishNext"/> writes the next block and the scalars
 /// atomically with respect to requests. For on-read pacing, <see cref="OnRequest"/> tracks which
 /// read last covered each register of the current block and publishes the next block when the
 /// reader starts its next round after the whole block (head to tail) was read.
 /// </summary>
-internal sealed class ModbusMachine
+internal sealed class ModbusMachine : SimulatedMachine
 {
-    private readonly IBlockSource _source;
     private readonly ModbusWaveformPublisher _input;
     private readonly ModbusWaveformPublisher _holding;
     private readonly ModbusValueFormat _float;
-    private readonly float[] _block;
-    private readonly TemperatureModel _temperature;
-    private readonly Lock _gate = new();
     // On-read pacing, per register of the block since it was published: the ordinal of the read that
     // covered it last (-1: not read yet) and that read's range [start, end).
     private readonly int[] _lastRead;
@@ -77,16 +73,11 @@ internal sealed class ModbusMachine
     private readonly int[] _lastReadEnd;
     private int _coveredCount;
     private int _readOrdinal;
-    private MachineReadings _readings;
 
     public ModbusMachine(MachineDefinition definition, byte unit, ModbusByteOrder byteOrder, ModbusWordOrder wordOrder)
+        : base(definition)
     {
-        ArgumentNullException.ThrowIfNull(definition);
-        Definition = definition;
         Unit = unit;
-        _source = definition.CreateSource();
-        _block = new float[definition.BlockSize];
-        _temperature = new TemperatureModel(definition.Generator?.Seed ?? definition.Index);
         _float = new ModbusValueFormat(ModbusDataType.Float32, byteOrder, wordOrder);
         Layout = new ModbusWaveformLayout(SimulatorRegisterMap.WaveformBase, definition.BlockSize);
         _input = new ModbusWaveformPublisher(Bank, ModbusTable.InputRegisters, Layout, byteOrder, wordOrder);
@@ -95,64 +86,14 @@ internal sealed class ModbusMachine
         _lastReadStart = new int[Layout.TotalRegisters];
         _lastReadEnd = new int[Layout.TotalRegisters];
         Array.Fill(_lastRead, -1);
-        _readings = new MachineReadings(0, 0, 0, 0, TemperatureModel.BaseC, definition.Rpm, 0, Running: true, Ended: false);
-        WriteScalars(_readings);
+        WriteScalars(CurrentReadings);
     }
-
-    public MachineDefinition Definition { get; }
 
     public byte Unit { get; }
 
     public ModbusRegisterBank Bank { get; } = new();
 
     public ModbusWaveformLayout Layout { get; }
-
-    public string Name => Definition.Name;
-
-    public MachineReadings Readings
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _readings;
-            }
-        }
-    }
-
-    /// <summary>Publishes the next block and its scalars; false when a non-looping recording has ended (the last block stays).</summary>
-    public bool PublishNext()
-    {
-        lock (_gate)
-        {
-            if (!_source.TryNext(_block, out var info))
-            {
-                if (!_readings.Ended)
-                {
-                    _readings = _readings with { Running = false, Ended = true };
-                    WriteScalars(_readings);
-                }
-
-                return false;
-            }
-
-            var (rms, peak) = BlockStatistics.Compute(_block);
-            var temperature = _temperature.Update(info.SignalSeconds, info.Severity, rms, _source.IsRecording);
-            var rate = (float)_source.SampleRateHz;
-            lock (Bank.SyncRoot)
-            {
-                _input.Publish(_block, rate);
-                var sequence = _holding.Publish(_block, rate);
-                _readings = new MachineReadings(_readings.Blocks + 1, sequence, rms, peak, temperature, Definition.Rpm, info.Severity, Running: true, Ended: false);
-                WriteScalars(_readings);
-            }
-
-            Array.Fill(_lastRead, -1);
-            _coveredCount = 0;
-            _readOrdinal = 0;
-            return true;
-        }
-    }
 
     /// <summary>
     /// On-read pacing: called for every request to this unit before it is served. A block counts as
@@ -182,9 +123,9 @@ internal sealed class ModbusMachine
             return;
         }
 
-        lock (_gate)
+        lock (Gate)
         {
-            if (_coveredCount == _lastRead.Length && !_readings.Ended)
+            if (_coveredCount == _lastRead.Length && !CurrentReadings.Ended)
             {
                 var first = 0;
                 for (var i = 1; i < _lastRead.Length; i++)
@@ -217,12 +158,30 @@ internal sealed class ModbusMachine
         }
     }
 
+    protected override void OnEnded() => WriteScalars(CurrentReadings);
+
+    protected override void Publish(float[] block, BlockInfo info, double rms, double peak, double temperature)
+    {
+        var rate = (float)Source.SampleRateHz;
+        lock (Bank.SyncRoot)
+        {
+            _input.Publish(block, rate);
+            var sequence = _holding.Publish(block, rate);
+            CurrentReadings = new MachineReadings(CurrentReadings.Blocks + 1, sequence, rms, peak, temperature, Definition.Rpm, info.Severity, Running: true, Ended: false);
+            WriteScalars(CurrentReadings);
+        }
+
+        Array.Fill(_lastRead, -1);
+        _coveredCount = 0;
+        _readOrdinal = 0;
+    }
+
     private void WriteScalars(in MachineReadings r)
     {
         var status = (ushort)((r.Running ? SimulatorRegisterMap.StatusRunning : 0)
             | (r.Severity > 0 ? SimulatorRegisterMap.StatusFaultActive : 0)
             | (r.Ended ? SimulatorRegisterMap.StatusEnded : 0)
-            | (_source.IsRecording ? SimulatorRegisterMap.StatusRecording : 0));
+            | (Source.IsRecording ? SimulatorRegisterMap.StatusRecording : 0));
         Span<ushort> integers =
         [
             ToUInt16(r.Rms * 1000),
@@ -232,7 +191,7 @@ internal sealed class ModbusMachine
             status,
             SimulatorRegisterMap.WaveformBase,
         ];
-        Span<bool> bits = [r.Running, r.Severity > 0, r.Ended, _source.IsRecording];
+        Span<bool> bits = [r.Running, r.Severity > 0, r.Ended, Source.IsRecording];
         lock (Bank.SyncRoot)
         {
             foreach (var table in (ReadOnlySpan<ModbusTable>)[ModbusTable.InputRegisters, ModbusTable.HoldingRegisters])

@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
-using FactoryEdge.Core;
 using FactoryEdge.Modbus;
 using FactoryEdge.Simulator.Machines;
 using Microsoft.Extensions.Logging;
@@ -148,7 +147,7 @@ internal sealed class ModbusSimulator : IAsyncDisposable
         for (var i = 0; i < loops.Length; i++)
         {
             var machine = Machines[i];
-            loops[i] = Task.Run(() => PaceAsync(machine, cancellationToken), CancellationToken.None);
+            loops[i] = Task.Run(() => machine.PaceAsync(_timeProvider, _settings.Speed, m => Log.ReplayEnded(_logger, m.Name, m.Readings.Blocks), cancellationToken), CancellationToken.None);
         }
 
         return Task.WhenAll(loops);
@@ -178,29 +177,5 @@ internal sealed class ModbusSimulator : IAsyncDisposable
         }
 
         return fault;
-    }
-
-    private async Task PaceAsync(ModbusMachine machine, CancellationToken cancellationToken)
-    {
-        var definition = machine.Definition;
-        var paceRate = definition.SampleRateHz * _settings.Speed;
-        using var pacer = new BlockPacer(_timeProvider, SampleClock.At(definition.StrideSamples, paceRate));
-        try
-        {
-            // Block 1 went out at start; block k + 1 is due k periods later.
-            for (long k = 1; ; k++)
-            {
-                await pacer.WaitUntilAsync(SampleClock.At(k * definition.StrideSamples, paceRate), cancellationToken).ConfigureAwait(false);
-                if (!machine.PublishNext())
-                {
-                    Log.ReplayEnded(_logger, machine.Name, machine.Readings.Blocks);
-                    return;
-                }
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-            // Stopping.
-        }
     }
 }

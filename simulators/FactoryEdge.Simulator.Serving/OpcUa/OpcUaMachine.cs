@@ -30,13 +30,9 @@ internal static class SimulatorNodes
 /// <c>Severity</c> (Double), each with EngineeringUnits where it has a unit. A block and its scalars
 /// change together (scalars first, the waveform last).
 /// </summary>
-internal sealed class OpcUaMachine
+internal sealed class OpcUaMachine : SimulatedMachine
 {
-    private readonly IBlockSource _source;
-    private readonly float[] _block;
-    private readonly TemperatureModel _temperature;
     private readonly DateTime _start;
-    private readonly Lock _gate = new();
     private readonly UaVariable _waveform;
     private readonly UaVariable _sampleRate;
     private readonly UaVariable _sequence;
@@ -45,16 +41,11 @@ internal sealed class OpcUaMachine
     private readonly UaVariable _temperatureNode;
     private readonly UaVariable _speed;
     private readonly UaVariable _severity;
-    private MachineReadings _readings;
 
     public OpcUaMachine(MachineDefinition definition, AddressSpace space, ushort ns, DateTime start)
+        : base(definition)
     {
-        ArgumentNullException.ThrowIfNull(definition);
         ArgumentNullException.ThrowIfNull(space);
-        Definition = definition;
-        _source = definition.CreateSource();
-        _block = new float[definition.BlockSize];
-        _temperature = new TemperatureModel(definition.Generator?.Seed ?? definition.Index);
         _start = start;
         var name = definition.Name;
         var folder = space.AddObject(new NodeId(name, ns), new NodeId(WellKnownNodes.ObjectsFolder), new QualifiedName(ns, name), name, new NodeId(ServerNodeIds.FolderType), WellKnownNodes.Organizes);
@@ -75,56 +66,28 @@ internal sealed class OpcUaMachine
         space.AddEngineeringUnits(_sampleRate, "Hz", "HTZ");
         space.AddEngineeringUnits(_temperatureNode, "°C", "CEL");
         space.AddEngineeringUnits(_speed, "rpm", "RPM");
-        _readings = new MachineReadings(0, 0, 0, 0, TemperatureModel.BaseC, definition.Rpm, 0, Running: true, Ended: false);
     }
-
-    public MachineDefinition Definition { get; }
-
-    public string Name => Definition.Name;
 
     /// <summary>The waveform node (its <see cref="UaVariable.Consumed"/> paces on-read replays).</summary>
     public UaVariable WaveformNode => _waveform;
 
-    public MachineReadings Readings
+    protected override void OnEnded()
     {
-        get
-        {
-            lock (_gate)
-            {
-                return _readings;
-            }
-        }
+        // The nodes keep the last block's values.
     }
 
-    /// <summary>Publishes the next block and its scalars; false when a non-looping recording has ended (the last block stays).</summary>
-    public bool PublishNext()
+    protected override void Publish(float[] block, BlockInfo info, double rms, double peak, double temperature)
     {
-        lock (_gate)
-        {
-            if (!_source.TryNext(_block, out var info))
-            {
-                if (!_readings.Ended)
-                {
-                    _readings = _readings with { Running = false, Ended = true };
-                }
-
-                return false;
-            }
-
-            var (rms, peak) = BlockStatistics.Compute(_block);
-            var temperature = _temperature.Update(info.SignalSeconds, info.Severity, rms, _source.IsRecording);
-            var blockStart = info.SignalSeconds - (_block.Length / _source.SampleRateHz);
-            var stamp = _start.AddTicks((long)Math.Round(blockStart * TimeSpan.TicksPerSecond));
-            var blocks = _readings.Blocks + 1;
-            _readings = new MachineReadings(blocks, unchecked((ushort)blocks), rms, peak, temperature, Definition.Rpm, info.Severity, Running: true, Ended: false);
-            _rms.SetValue(new Variant(rms), stamp);
-            _peak.SetValue(new Variant(peak), stamp);
-            _temperatureNode.SetValue(new Variant(temperature), stamp);
-            _speed.SetValue(new Variant(Definition.Rpm), stamp);
-            _severity.SetValue(new Variant(info.Severity), stamp);
-            _sequence.SetValue(new Variant((uint)Math.Min(blocks, uint.MaxValue)), stamp);
-            _waveform.SetValue(new Variant((float[])_block.Clone()), stamp);
-            return true;
-        }
+        var blockStart = info.SignalSeconds - (block.Length / Source.SampleRateHz);
+        var stamp = _start.AddTicks((long)Math.Round(blockStart * TimeSpan.TicksPerSecond));
+        var blocks = CurrentReadings.Blocks + 1;
+        CurrentReadings = new MachineReadings(blocks, unchecked((ushort)blocks), rms, peak, temperature, Definition.Rpm, info.Severity, Running: true, Ended: false);
+        _rms.SetValue(new Variant(rms), stamp);
+        _peak.SetValue(new Variant(peak), stamp);
+        _temperatureNode.SetValue(new Variant(temperature), stamp);
+        _speed.SetValue(new Variant(Definition.Rpm), stamp);
+        _severity.SetValue(new Variant(info.Severity), stamp);
+        _sequence.SetValue(new Variant((uint)Math.Min(blocks, uint.MaxValue)), stamp);
+        _waveform.SetValue(new Variant((float[])block.Clone()), stamp);
     }
 }

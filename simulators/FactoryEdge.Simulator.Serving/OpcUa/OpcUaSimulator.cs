@@ -1,5 +1,4 @@
 using System.Net;
-using FactoryEdge.Core;
 using FactoryEdge.OpcUa.Server;
 using FactoryEdge.Simulator.Machines;
 using FactoryEdge.Simulator.Modbus;
@@ -135,7 +134,7 @@ internal sealed partial class OpcUaSimulator : IAsyncDisposable
         {
             foreach (var machine in Machines)
             {
-                tasks.Add(Task.Run(() => PaceAsync(machine, cancellationToken), CancellationToken.None));
+                tasks.Add(Task.Run(() => machine.PaceAsync(_time, _settings.Speed, m => Log.ReplayEnded(_logger, m.Name, m.Readings.Blocks), cancellationToken), CancellationToken.None));
             }
         }
 
@@ -172,28 +171,6 @@ internal sealed partial class OpcUaSimulator : IAsyncDisposable
             while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
             {
                 await action().ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-    }
-
-    private async Task PaceAsync(OpcUaMachine machine, CancellationToken cancellationToken)
-    {
-        var definition = machine.Definition;
-        var paceRate = definition.SampleRateHz * _settings.Speed;
-        using var pacer = new BlockPacer(_time, SampleClock.At(definition.StrideSamples, paceRate));
-        try
-        {
-            for (long k = 1; ; k++)
-            {
-                await pacer.WaitUntilAsync(SampleClock.At(k * definition.StrideSamples, paceRate), cancellationToken).ConfigureAwait(false);
-                if (!machine.PublishNext())
-                {
-                    Log.ReplayEnded(_logger, machine.Name, machine.Readings.Blocks);
-                    return;
-                }
             }
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)

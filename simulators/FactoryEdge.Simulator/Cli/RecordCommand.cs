@@ -398,21 +398,7 @@ internal static class RecordCommand
             }
             catch (CertificateRejectedException ex)
             {
-                await error.WriteLineAsync($"factoryedge-sim record: {settings.From}: server certificate refused ({FactoryEdge.OpcUa.Encoding.StatusCodes.Name(ex.StatusCode)})").ConfigureAwait(false);
-                await error.WriteLineAsync($"  subject:    {ex.Subject}").ConfigureAwait(false);
-                await error.WriteLineAsync($"  thumbprint: {ex.Thumbprint}").ConfigureAwait(false);
-                await error.WriteLineAsync($"  reason:     {ex.Validation.Reason}").ConfigureAwait(false);
-                if (ex.RejectedPath is not null)
-                {
-                    await error.WriteLineAsync($"  copied to:  {ex.RejectedPath}").ConfigureAwait(false);
-                }
-
-                if (ex.TrustCommand is { } trust)
-                {
-                    await error.WriteLineAsync($"  to trust it (after comparing the thumbprint with the server's): {trust}{(settings.PkiDirectory is null ? "" : " --pki " + settings.PkiDirectory)}").ConfigureAwait(false);
-                    await error.WriteLineAsync("  or, for commissioning only, add --accept-server-certificate").ConfigureAwait(false);
-                }
-
+                await OpcUaProbe.WriteCertificateRefusedAsync(error, $"factoryedge-sim record: {settings.From}", ex, settings.PkiDirectory).ConfigureAwait(false);
                 return (null, ExitCodes.Certificate);
             }
         }

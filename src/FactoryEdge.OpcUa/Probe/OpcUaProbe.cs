@@ -228,6 +228,36 @@ public sealed class OpcUaProbe
         _time = time ?? TimeProvider.System;
     }
 
+    /// <summary>
+    /// Writes the operator's explanation of a refused server certificate: the first line
+    /// <c>{prefix}: server certificate refused (status)</c>, then its subject, thumbprint, reason, where
+    /// the rejected copy is and how to trust it (with <c>--pki</c> when a PKI directory was given).
+    /// </summary>
+    /// <param name="error">Where to write (the command's error stream).</param>
+    /// <param name="prefix">What the first line begins with, e.g. <c>error: opc.tcp://host:4840</c>.</param>
+    /// <param name="refused">The refusal.</param>
+    /// <param name="pkiDirectory">The <c>--pki</c> directory the command was given, or null for the default.</param>
+    /// <returns>A task that completes when all is written.</returns>
+    public static async Task WriteCertificateRefusedAsync(TextWriter error, string prefix, CertificateRejectedException refused, string? pkiDirectory)
+    {
+        ArgumentNullException.ThrowIfNull(error);
+        ArgumentNullException.ThrowIfNull(refused);
+        await error.WriteLineAsync($"{prefix}: server certificate refused ({Encoding.StatusCodes.Name(refused.StatusCode)})").ConfigureAwait(false);
+        await error.WriteLineAsync($"  subject:    {refused.Subject}").ConfigureAwait(false);
+        await error.WriteLineAsync($"  thumbprint: {refused.Thumbprint}").ConfigureAwait(false);
+        await error.WriteLineAsync($"  reason:     {refused.Validation.Reason}").ConfigureAwait(false);
+        if (refused.RejectedPath is not null)
+        {
+            await error.WriteLineAsync($"  copied to:  {refused.RejectedPath}").ConfigureAwait(false);
+        }
+
+        if (refused.TrustCommand is { } trust)
+        {
+            await error.WriteLineAsync($"  to trust it (after comparing the thumbprint with the server's): {trust}{(pkiDirectory is null ? "" : " --pki " + pkiDirectory)}").ConfigureAwait(false);
+            await error.WriteLineAsync("  or, for commissioning only, add --accept-server-certificate").ConfigureAwait(false);
+        }
+    }
+
     public async Task<int> RunAsync(IReadOnlyList<string> args, TextWriter output, TextWriter error, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(output);
@@ -337,21 +367,7 @@ public sealed class OpcUaProbe
                 }
                 catch (CertificateRejectedException ex)
                 {
-                    await error.WriteLineAsync($"error: {request.EndpointUrl}: server certificate refused ({Encoding.StatusCodes.Name(ex.StatusCode)})").ConfigureAwait(false);
-                    await error.WriteLineAsync($"  subject:    {ex.Subject}").ConfigureAwait(false);
-                    await error.WriteLineAsync($"  thumbprint: {ex.Thumbprint}").ConfigureAwait(false);
-                    await error.WriteLineAsync($"  reason:     {ex.Validation.Reason}").ConfigureAwait(false);
-                    if (ex.RejectedPath is not null)
-                    {
-                        await error.WriteLineAsync($"  copied to:  {ex.RejectedPath}").ConfigureAwait(false);
-                    }
-
-                    if (ex.TrustCommand is { } trust)
-                    {
-                        await error.WriteLineAsync($"  to trust it (after comparing the thumbprint with the server's): {trust}{(request.PkiDirectory is null ? "" : " --pki " + request.PkiDirectory)}").ConfigureAwait(false);
-                        await error.WriteLineAsync("  or, for commissioning only, add --accept-server-certificate").ConfigureAwait(false);
-                    }
-
+                    await WriteCertificateRefusedAsync(error, $"error: {request.EndpointUrl}", ex, request.PkiDirectory).ConfigureAwait(false);
                     application.Dispose();
                     return ExitCertificate;
                 }
