@@ -444,8 +444,9 @@ internal sealed class ModbusSession : IAsyncDisposable
         if (unitId != request.Info.UnitId)
         {
             var reason = string.Create(CultureInfo.InvariantCulture, $"unit id {unitId} in the reply does not match the request's {request.Info.UnitId}");
-            request.Fail(new ModbusMalformedFrameException($"{_endpoint}: malformed reply to {request.Info}: {reason}."));
+            // Count, log and reset before the caller sees the error, so that what it observes is settled.
             Close(reason, malformed: true, lost: true);
+            request.Fail(new ModbusMalformedFrameException($"{_endpoint}: malformed reply to {request.Info}: {reason}."));
             return false;
         }
 
@@ -470,8 +471,8 @@ internal sealed class ModbusSession : IAsyncDisposable
                 request.Fail(new ModbusExceptionResponseException(request.Info.UnitId, request.Info.Function, request.Info.Address, request.Info.Count, code));
                 return true;
             default:
-                request.Fail(new ModbusMalformedFrameException($"{_endpoint}: malformed reply to {request.Info}: {why}."));
                 Close(why!, malformed: true, lost: true);
+                request.Fail(new ModbusMalformedFrameException($"{_endpoint}: malformed reply to {request.Info}: {why}."));
                 return false;
         }
     }
