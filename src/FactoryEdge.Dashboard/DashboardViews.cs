@@ -66,52 +66,43 @@ public sealed class DashboardViews
 
     public object? Machine(string key)
     {
+        var list = MachineChannels(key, (c, i, alarms) => new
+        {
+            row = ChannelRow(c, i, alarms),
+            bearing = c.Bearing?.Name,
+            nominalShaftHz = c.NominalShaftHz,
+            trend = Trend(i, 0),
+            spectrum = Frame(i),
+        });
+        return list.Count == 0 ? null : new { key, channels = list, model = ModelId() };
+    }
+
+    /// <summary>One view object per channel of the machine <paramref name="key"/>, in channel order.</summary>
+    private List<T> MachineChannels<T>(string key, Func<ChannelDescriptor, int, Dictionary<string, AlertSeverity>, T> view)
+    {
         var channels = _tap.Channels;
         var alarms = ActiveAlarmSeverities();
-        var list = new List<object>();
+        var list = new List<T>();
         for (var i = 0; i < channels.Count; i++)
         {
-            var c = channels[i];
-            if (c.Id.MachineKey != key)
+            if (channels[i].Id.MachineKey == key)
             {
-                continue;
+                list.Add(view(channels[i], i, alarms));
             }
-
-            list.Add(new
-            {
-                row = ChannelRow(c, i, alarms),
-                bearing = c.Bearing?.Name,
-                nominalShaftHz = c.NominalShaftHz,
-                trend = Trend(i, 0),
-                spectrum = Frame(i),
-            });
         }
 
-        return list.Count == 0 ? null : new { key, channels = list, model = ModelId() };
+        return list;
     }
 
     /// <summary>What a browser watching a machine gets on every push: latest values, the newest trend points, new frames.</summary>
     public object MachineLive(string key, long trendAfterMs, Func<int, bool> includeFrame)
     {
-        var channels = _tap.Channels;
-        var alarms = ActiveAlarmSeverities();
-        var list = new List<object>();
-        for (var i = 0; i < channels.Count; i++)
+        var list = MachineChannels(key, (c, i, alarms) => new
         {
-            var c = channels[i];
-            if (c.Id.MachineKey != key)
-            {
-                continue;
-            }
-
-            list.Add(new
-            {
-                row = ChannelRow(c, i, alarms),
-                trend = Trend(i, trendAfterMs),
-                spectrum = includeFrame(i) ? Frame(i) : null,
-            });
-        }
-
+            row = ChannelRow(c, i, alarms),
+            trend = Trend(i, trendAfterMs),
+            spectrum = includeFrame(i) ? Frame(i) : null,
+        });
         return new { key, channels = list };
     }
 
