@@ -141,56 +141,45 @@ public sealed class DashboardViews
 
     public object Alarms()
     {
-        if (Board is { } board)
-        {
-            return new
+        // Without an alarm board (alerts adapter absent) the tap's active alerts are shown read-only.
+        var board = Board;
+        var alarms = board is not null
+            ? board.Snapshot()
+            : [.. _tap.ActiveAlerts().OrderByDescending(a => a.SourceTime).Select(static a => new AlarmView
             {
-                board = true,
-                alarms = board.Snapshot().Select(a => new
-                {
-                    id = a.AlertId,
-                    channel = a.Channel.ToString(),
-                    machine = a.Channel.MachineKey,
-                    state = a.State.ToString().ToLowerInvariant(),
-                    severity = a.Severity.ToString().ToLowerInvariant(),
-                    raisedAt = a.RaisedAt,
-                    lastChangeAt = a.LastChangeAt,
-                    score = N(a.Score),
-                    threshold = N(a.Threshold),
-                    message = a.Message,
-                    explanation = a.Explanation?.Summary,
-                    defect = a.Explanation?.Defect,
-                    defectHz = a.Explanation?.DefectFrequencyHz,
-                    acknowledged = a.Acknowledged,
-                    acknowledgedBy = a.AcknowledgedBy,
-                    acknowledgedAt = a.AcknowledgedAt,
-                    shelvedUntil = a.ShelvedUntil,
-                }).ToList(),
-            };
-        }
-
+                AlertId = a.AlertId,
+                Channel = a.Channel,
+                State = a.State,
+                Severity = a.Severity,
+                RaisedAt = a.SourceTime,
+                LastChangeAt = a.SourceTime,
+                Score = a.Score,
+                Threshold = a.Threshold,
+                Message = a.Message,
+                Explanation = a.Explanation,
+            })];
         return new
         {
-            board = false,
-            alarms = _tap.ActiveAlerts().OrderByDescending(a => a.SourceTime).Select(a => new
+            board = board is not null,
+            alarms = alarms.Select(a => new
             {
                 id = a.AlertId,
                 channel = a.Channel.ToString(),
                 machine = a.Channel.MachineKey,
                 state = a.State.ToString().ToLowerInvariant(),
                 severity = a.Severity.ToString().ToLowerInvariant(),
-                raisedAt = a.SourceTime,
-                lastChangeAt = a.SourceTime,
+                raisedAt = a.RaisedAt,
+                lastChangeAt = a.LastChangeAt,
                 score = N(a.Score),
                 threshold = N(a.Threshold),
                 message = a.Message,
                 explanation = a.Explanation?.Summary,
                 defect = a.Explanation?.Defect,
                 defectHz = a.Explanation?.DefectFrequencyHz,
-                acknowledged = false,
-                acknowledgedBy = (string?)null,
-                acknowledgedAt = (DateTimeOffset?)null,
-                shelvedUntil = (DateTimeOffset?)null,
+                acknowledged = a.Acknowledged,
+                acknowledgedBy = a.AcknowledgedBy,
+                acknowledgedAt = a.AcknowledgedAt,
+                shelvedUntil = a.ShelvedUntil,
             }).ToList(),
         };
     }

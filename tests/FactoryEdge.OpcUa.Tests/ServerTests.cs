@@ -194,14 +194,8 @@ public sealed class ServerTests : IAsyncLifetime
     public async Task Subscription_EveryChangeInOrder_AndKeepAlivesWhenIdle()
     {
         var handler = new Collector();
-        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = _server.EndpointUrl });
-        var subscription = connection.AddSubscription(
-            new SubscriptionSettings { PublishingIntervalMs = 20, MaxKeepAliveCount = 3 },
-            [new MonitoredItemSpec { Node = NodeIdText.Parse($"nsu={Ns};s=Pump1.Waveform"), SamplingIntervalMs = 0, QueueSize = 50 }],
-            handler);
         using var stop = new CancellationTokenSource();
-        var run = connection.RunAsync(stop.Token);
-        await WaitUntil(() => handler.Values.Count >= 1, "initial value");
+        var (connection, subscription, run) = await SubscribeAsync("Pump1.Waveform", new SubscriptionSettings { PublishingIntervalMs = 20, MaxKeepAliveCount = 3 }, 50, handler, stop.Token);
         for (var k = 1; k <= 200; k++)
         {
             _waveform.SetValue(new Variant(new float[] { k, k, k }), DateTime.UnixEpoch.AddSeconds(k));
@@ -228,14 +222,8 @@ public sealed class ServerTests : IAsyncLifetime
     {
         _server.Faults.DropNotificationsEvery = 3;
         var handler = new Collector();
-        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = _server.EndpointUrl });
-        var subscription = connection.AddSubscription(
-            new SubscriptionSettings { PublishingIntervalMs = 15, MaxKeepAliveCount = 2 },
-            [new MonitoredItemSpec { Node = NodeIdText.Parse($"nsu={Ns};s=Pump1.Speed"), SamplingIntervalMs = 0, QueueSize = 10 }],
-            handler);
         using var stop = new CancellationTokenSource();
-        var run = connection.RunAsync(stop.Token);
-        await WaitUntil(() => handler.Values.Count >= 1, "initial value");
+        var (connection, subscription, run) = await SubscribeAsync("Pump1.Speed", new SubscriptionSettings { PublishingIntervalMs = 15, MaxKeepAliveCount = 2 }, 10, handler, stop.Token);
         for (var k = 1; k <= 30; k++)
         {
             _speed.SetValue(new Variant(1000.0 + k), DateTime.UnixEpoch.AddSeconds(k));
@@ -255,14 +243,8 @@ public sealed class ServerTests : IAsyncLifetime
     public async Task CloseAllConnections_ClientReconnects_SessionReactivatedAndDataResumes()
     {
         var handler = new Collector();
-        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = _server.EndpointUrl });
-        connection.AddSubscription(
-            new SubscriptionSettings { PublishingIntervalMs = 20 },
-            [new MonitoredItemSpec { Node = NodeIdText.Parse($"nsu={Ns};s=Pump1.Speed"), SamplingIntervalMs = 0, QueueSize = 10 }],
-            handler);
         using var stop = new CancellationTokenSource();
-        var run = connection.RunAsync(stop.Token);
-        await WaitUntil(() => handler.Values.Count >= 1, "initial value");
+        var (connection, _, run) = await SubscribeAsync("Pump1.Speed", new SubscriptionSettings { PublishingIntervalMs = 20 }, 10, handler, stop.Token);
         Assert.Equal(1, _server.CloseAllConnections());
         await WaitUntil(() => connection.Statistics.Reconnects >= 1 && connection.IsConnected, "reconnect");
         _speed.SetValue(new Variant(2000.0), DateTime.UnixEpoch);
@@ -275,14 +257,8 @@ public sealed class ServerTests : IAsyncLifetime
     public async Task Restart_ClientMakesNewSessionAndRecreatesSubscription()
     {
         var handler = new Collector();
-        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = _server.EndpointUrl });
-        var subscription = connection.AddSubscription(
-            new SubscriptionSettings { PublishingIntervalMs = 20 },
-            [new MonitoredItemSpec { Node = NodeIdText.Parse($"nsu={Ns};s=Pump1.Speed"), SamplingIntervalMs = 0, QueueSize = 10 }],
-            handler);
         using var stop = new CancellationTokenSource();
-        var run = connection.RunAsync(stop.Token);
-        await WaitUntil(() => handler.Values.Count >= 1, "initial value");
+        var (connection, subscription, run) = await SubscribeAsync("Pump1.Speed", new SubscriptionSettings { PublishingIntervalMs = 20 }, 10, handler, stop.Token);
         await _server.RestartAsync(TimeSpan.FromMilliseconds(200), CancellationToken.None);
         await WaitUntil(() => connection.Statistics.NewSessions >= 1 && subscription.Recreated + subscription.Transferred >= 1, "new session");
         _speed.SetValue(new Variant(3000.0), DateTime.UnixEpoch);
@@ -373,6 +349,19 @@ public sealed class ServerTests : IAsyncLifetime
         activate.RequestHeader.AuthenticationToken = forged.AuthenticationToken;
         var refusedSignature = await Assert.ThrowsAsync<ServiceResultException>(() => channel.SendRequestAsync<ActivateSessionResponse>(activate, TimeSpan.FromSeconds(5), CancellationToken.None));
         Assert.Equal(StatusCodes.BadApplicationSignatureInvalid, refusedSignature.StatusCode);
+    }
+
+    /// <summary>A client connection with one subscription to <paramref name="node"/> (every change), running, its initial value received.</summary>
+    private async Task<(OpcUaConnection Connection, OpcUaSubscription Subscription, Task Run)> SubscribeAsync(string node, SubscriptionSettings settings, uint queueSize, Collector handler, CancellationToken cancellationToken)
+    {
+        var connection = new OpcUaConnection(new OpcUaConnectionOptions { EndpointUrl = _server.EndpointUrl });
+        var subscription = connection.AddSubscription(
+            settings,
+            [new MonitoredItemSpec { Node = NodeIdText.Parse($"nsu={Ns};s={node}"), SamplingIntervalMs = 0, QueueSize = queueSize }],
+            handler);
+        var run = connection.RunAsync(cancellationToken);
+        await WaitUntil(() => handler.Values.Count >= 1, "initial value");
+        return (connection, subscription, run);
     }
 
     private static async Task StopAsync(CancellationTokenSource stop, Task run)
