@@ -151,13 +151,16 @@ public sealed class DashboardHttpTests : IAsyncLifetime
         _board.Add(FakeAlarmBoard.Alarm("a2", "pump-1"));
 
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        // The stream may first carry the board as it was when the client connected (other tests' alarms,
+        // pushed on the first tick after hello); the change is in an "alarms" event that names a2.
         string? data = null;
         while (data is null)
         {
             var line = await reader.ReadLineAsync(cts.Token);
             if (line == "event: alarms")
             {
-                data = await reader.ReadLineAsync(cts.Token);
+                var payload = await reader.ReadLineAsync(cts.Token);
+                data = payload is not null && payload.Contains("\"id\":\"a2\"", StringComparison.Ordinal) ? payload : null;
             }
         }
 
