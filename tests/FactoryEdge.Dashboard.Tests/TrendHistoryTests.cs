@@ -234,8 +234,11 @@ public sealed class TrendHistoryHttpTests(HistoryGatewayFixture gateway) : IClas
         var startedMs = TimeProvider.System.GetUtcNow().AddHours(-1).ToUnixTimeMilliseconds();
         Assert.True(t.Count(x => x < startedMs) >= 100, "points from the store, hours before the gateway started");
         var scores = root.GetProperty("score").EnumerateArray().Select(e => e.ValueKind == JsonValueKind.Number ? e.GetDouble() : 0).ToList();
-        Assert.Equal(HistoryGatewayFixture.SpikeScore, scores.Max());
         Assert.Equal(t.Count, scores.Count);
+
+        // The stored part peaks at the spike (live windows of the running gateway, during its baseline
+        // warm-up on a loaded machine, may score anything and are not what this test is about).
+        Assert.Equal(HistoryGatewayFixture.SpikeScore, t.Zip(scores).Where(p => p.First < startedMs).Max(p => p.Second));
     }
 
     [Fact]
