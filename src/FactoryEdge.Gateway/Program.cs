@@ -81,8 +81,8 @@ public static class Program
         var machine = new Option<string?>("--machine") { Description = "Machine file (bearing, nominal rpm, ISO group/support), e.g. config/machines/cwru-drive-end.json." };
         var bearing = new Option<string?>("--bearing") { Description = "Bearing catalogue name (overrides the machine file and the recording header)." };
         var rpm = new Option<double?>("--rpm") { Description = "Nominal shaft speed in rpm (overrides the machine file and the recording header)." };
-        var window = new Option<int>("--window") { Description = "Window size (power of two, 1024–65536).", DefaultValueFactory = _ => 4096 };
-        var overlap = new Option<double>("--overlap") { Description = "Window overlap, 0–0.9.", DefaultValueFactory = _ => 0.5 };
+        var window = new Option<int?>("--window") { Description = "Window size (power of two, 1024–65536); default: the model's with --model, else 4096." };
+        var overlap = new Option<double?>("--overlap") { Description = "Window overlap, 0–0.9; default: the model's with --model, else 0.5." };
         var warmup = new Option<int?>("--warmup") { Description = "Windows the baseline learns from (default: all of --baseline, else a quarter of the input, at most 100)." };
         var threshold = new Option<double?>("--threshold") { Description = "Baseline score threshold (max upward z-score)." };
         var json = new Option<bool>("--json") { Description = "One JSON object per window on stdout and nothing else; logs go to stderr." };

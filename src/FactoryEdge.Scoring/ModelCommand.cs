@@ -159,21 +159,35 @@ public static class ModelAnalysis
     /// channel, for a pipeline with <paramref name="windowSize"/>-sample windows. Throws
     /// <see cref="ModelLoadException"/> naming the problem (also for a window-size mismatch).
     /// </summary>
-    public static OnnxAnomalyScorer CreateScorer(string modelPath, int windowSize, TrustedKeyRing? trustedKeys = null)
+    public static OnnxAnomalyScorer CreateScorer(string modelPath, int windowSize, TrustedKeyRing? trustedKeys = null) => Open(modelPath, windowSize, trustedKeys).Scorer;
+
+    /// <summary>
+    /// As <see cref="CreateScorer"/>; a null <paramref name="windowSize"/> takes the model's. Returns
+    /// the manifest too (its window size and hop are what the pipeline should use).
+    /// </summary>
+    public static (OnnxAnomalyScorer Scorer, ModelManifest Manifest) Open(string modelPath, int? windowSize, TrustedKeyRing? trustedKeys = null)
     {
         var policy = trustedKeys is { Count: > 0 }
             ? new ModelLoadPolicy { TrustedKeys = trustedKeys, RequireSignature = true }
             : ModelLoadPolicy.Evaluation;
         var model = ModelLoader.Load(modelPath, policy);
-        if (model.Manifest.WindowSize != windowSize)
+        var manifest = model.Manifest;
+        if (windowSize is { } size && manifest.WindowSize != size)
         {
-            var message = $"{modelPath}: the model was trained on {model.Manifest.WindowSize}-sample windows; analyze with --window {model.Manifest.WindowSize}";
+            var message = $"{modelPath}: the model was trained on {manifest.WindowSize}-sample windows; analyze with --window {manifest.WindowSize} (or leave --window out)";
             model.Dispose();
             throw new ModelLoadException(message);
         }
 
-        var scorer = new OnnxAnomalyScorer([new ModelAssignment("*", model.Manifest.ModelId)], windowSize);
+        var scorer = new OnnxAnomalyScorer([new ModelAssignment("*", manifest.ModelId)], manifest.WindowSize);
         scorer.Stage(model);
-        return scorer;
+        return (scorer, manifest);
+    }
+
+    /// <summary>The window overlap a model was trained with (1 − hop / window).</summary>
+    public static double Overlap(ModelManifest manifest)
+    {
+        ArgumentNullException.ThrowIfNull(manifest);
+        return Math.Round(1.0 - ((double)manifest.Hop / manifest.WindowSize), 6);
     }
 }

@@ -93,6 +93,12 @@ public sealed record LineDetector
 
     /// <summary>Score units per deviation: threshold / <see cref="ZThreshold"/>.</summary>
     public required double Scale { get; init; }
+
+    /// <summary>
+    /// <see cref="Signal.FeatureSchema.BandSearchVersion"/> the baselines were measured with (absent in
+    /// manifests of the first release: 1). A gateway computing another version refuses the model.
+    /// </summary>
+    public int BandSearch { get; init; } = 1;
 }
 
 /// <summary>One raw feature vector and the score ML.NET gave it: the loader checks ONNX Runtime against it.</summary>
@@ -295,6 +301,11 @@ public sealed record ModelManifest
             if (line.Inputs is null || line.Inputs.Count == 0 || !(line.Scale > 0) || !double.IsFinite(line.Scale))
             {
                 return "line_detector needs inputs and a positive scale";
+            }
+
+            if (line.BandSearch != Signal.FeatureSchema.BandSearchVersion)
+            {
+                return $"line_detector was calibrated on band-search version {line.BandSearch}, this gateway computes version {Signal.FeatureSchema.BandSearchVersion} (stationary tones suppressed): retrain the model with this release";
             }
 
             foreach (var input in line.Inputs)

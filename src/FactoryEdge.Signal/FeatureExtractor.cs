@@ -325,11 +325,13 @@ public sealed class FeatureExtractor
         var bsf = _bearingOrders.Bsf * speed;
         for (var b = 0; b < bank.BandCount; b++)
         {
-            // Line and second harmonic (inner race: also the stronger shaft-rate sideband, load zone),
-            // averaged: a defect raises all of them, noise maxima do not coincide.
-            var outer = 0.5 * (bank.Prominence(b, bpfo, tolerance) + bank.Prominence(b, 2 * bpfo, tolerance));
+            // Outer race: the BPFO line. Inner race: the BPFI line or, when the load zone modulates
+            // the impacts at the shaft rate, its two shaft-rate sidebands averaged. (Averaging the
+            // second harmonic in, as the first release did, diluted an incipient line 5 dB: the
+            // harmonic needs a band twice as wide to show.)
+            var outer = bank.Prominence(b, bpfo, tolerance);
             var sidebands = 0.5 * (bank.Prominence(b, bpfi - speed, tolerance) + bank.Prominence(b, bpfi + speed, tolerance));
-            var inner = Math.Max(0.5 * (bank.Prominence(b, bpfi, tolerance) + bank.Prominence(b, 2 * bpfi, tolerance)), sidebands);
+            var inner = Math.Max(bank.Prominence(b, bpfi, tolerance), sidebands);
             var twiceSpin = bank.Prominence(b, 2 * bsf, tolerance);
             var ball = 0.5 * (twiceSpin + Math.Max(bank.Prominence(b, bsf, tolerance), bank.Prominence(b, 4 * bsf, tolerance)));
             _promBpfo = Math.Max(_promBpfo, outer);
@@ -348,13 +350,17 @@ public sealed class FeatureExtractor
     private void WriteBandSearch(Span<float> tail)
     {
         var ready = _bank is { IsReady: true };
-        tail[Tail.PromBpfo] = ready ? (float)_promBpfo : 0f;
-        tail[Tail.PromBpfi] = ready ? (float)_promBpfi : 0f;
-        tail[Tail.PromBsf] = ready ? (float)_promBsf : 0f;
+        // While the envelope-spectrum average is young its noise maxima are larger (at 7 spectra one
+        // normal run start in 60 reached 2.9 × its band's training prominence): the prominences are
+        // shrunk towards 1 in log terms, p^√(n / FullConfidenceAverages), until n spectra are in.
+        var c = ready ? Math.Sqrt(Math.Min(_bank!.Averages, EnvelopeBandBank.FullConfidenceAverages) / (double)EnvelopeBandBank.FullConfidenceAverages) : 1.0;
+        tail[Tail.PromBpfo] = ready ? (float)Math.Pow(_promBpfo, c) : 0f;
+        tail[Tail.PromBpfi] = ready ? (float)Math.Pow(_promBpfi, c) : 0f;
+        tail[Tail.PromBsf] = ready ? (float)Math.Pow(_promBsf, c) : 0f;
         tail[Tail.PromBand] = ready ? (float)_promBandHz : 0f;
         for (var b = 0; b < _bandProminence.Length; b++)
         {
-            tail[Tail.BandSlots + b] = ready ? (float)_bandProminence[b] : 0f;
+            tail[Tail.BandSlots + b] = ready ? (float)Math.Pow(_bandProminence[b], c) : 0f;
         }
 
         var sk = 0.0;

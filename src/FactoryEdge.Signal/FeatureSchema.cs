@@ -44,6 +44,13 @@ public static class FeatureSchema
     /// </summary>
     public const int Version = 2;
 
+    /// <summary>
+    /// Version of the band-search computation behind the <c>env_prom_*</c> features (same names,
+    /// different values): 1 = first release, 2 = stationary tones suppressed before demodulation. A
+    /// model's line detector is calibrated on one version and refused by a gateway computing another.
+    /// </summary>
+    public const int BandSearchVersion = 2;
+
     /// <summary>Number of tail features in each schema version (index = version).</summary>
     internal static readonly int[] TailCountByVersion = [0, 17, 55];
 

@@ -476,7 +476,7 @@ public static class ModelTrainer
         var probe = new LineDetector { Inputs = inputs, ZThreshold = 1, Scale = 1 };
         var heldMax = calibration.Select(f => FeatureTransforms.LineScore(probe, schema, f)).Where(float.IsFinite).DefaultIfEmpty(0f).Max();
         var z = Math.Max(options.LineMinZ, heldMax * options.ThresholdMargin);
-        return new LineDetector { Inputs = inputs, ZThreshold = z, CalibrationMaxZ = heldMax, Scale = threshold / z };
+        return new LineDetector { Inputs = inputs, ZThreshold = z, CalibrationMaxZ = heldMax, Scale = threshold / z, BandSearch = Signal.FeatureSchema.BandSearchVersion };
     }
 
     private static List<ModelInput> BuildDiagnostics(string[] schema, List<float[]> fit, ModelTrainingOptions options) =>

@@ -50,6 +50,38 @@ public sealed class TrainAnalyzeTests
         }
     }
 
+    [CwruFact]
+    public async Task Analyze_ModelWithOtherWindow_TakesTheModelsWindowAndHopUnlessGiven()
+    {
+        var dir = Directory.CreateTempSubdirectory("fe-model-");
+        try
+        {
+            var model = Path.Combine(dir.FullName, "short.onnx");
+            var train = await Training.TrainCommand.RunAsync(
+                new Training.TrainSettings { Inputs = [TestData.Cwru(TestData.Normal)], Out = model, WindowSize = 2048, Overlap = 0.75, NoProgress = true },
+                TextWriter.Null,
+                TextWriter.Null,
+                CancellationToken.None);
+            Assert.Equal(0, train);
+
+            var stdout = new StringWriter(CultureInfo.InvariantCulture);
+            var stderr = new StringWriter(CultureInfo.InvariantCulture);
+            var code = await AnalyzeCommand.RunAsync(new AnalyzeSettings { Input = TestData.Cwru(TestData.OuterRace), Model = model, Json = true }, stdout, stderr, NullLoggerFactory.Instance, CancellationToken.None);
+            Assert.True(code == 0, stderr.ToString());
+            var starts = stdout.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("start_s").GetDouble()).ToList();
+            Assert.Equal(512 / 48000.0, starts[1] - starts[0], 6); // hop = 2048 × (1 − 0.75)
+
+            stderr = new StringWriter(CultureInfo.InvariantCulture);
+            code = await AnalyzeCommand.RunAsync(new AnalyzeSettings { Input = TestData.Cwru(TestData.OuterRace), Model = model, Json = true, WindowSize = 4096 }, TextWriter.Null, stderr, NullLoggerFactory.Instance, CancellationToken.None);
+            Assert.Equal(ExitCodes.BadInput, code);
+            Assert.Contains("trained on 2048-sample windows", stderr.ToString(), StringComparison.Ordinal);
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+
     [Fact]
     public async Task Analyze_TamperedModel_RefusedWithReasonAndExitCode()
     {

@@ -48,6 +48,19 @@ public sealed class ScorerTests(ModelFixture fixture) : IDisposable
     }
 
     [Fact]
+    public void Load_LineDetectorOfAnOlderBandSearch_RefusedAskingForRetraining()
+    {
+        // A first-release manifest: no band_search in its line detector (= version 1, before tone suppression).
+        Assert.Equal(Signal.FeatureSchema.BandSearchVersion, fixture.Model.Manifest.LineDetector!.BandSearch);
+        var path = TestModels.Write(fixture.Model, _dir.Path, "old-band-search", 2, m => m with { LineDetector = m.LineDetector! with { BandSearch = 1 } });
+
+        var error = Assert.Throws<ModelLoadException>(() => ModelLoader.Load(path, ModelLoadPolicy.Evaluation));
+
+        Assert.Contains("band-search version 1", error.Message, StringComparison.Ordinal);
+        Assert.Contains("retrain", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Score_LineDetector_OneDefectLineRisingAloneCrossesTheThreshold()
     {
         var line = fixture.Model.Manifest.LineDetector;

@@ -40,17 +40,23 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// Soak tier: FACTORYEDGE_SOAK_HOURS simulated hours (default 6) on every core. The goal is
-    /// ≤ 1 false alert per channel per 30 days: no alert counted, and the GPD tail extrapolation ≤ 1.
+    /// Soak tier: FACTORYEDGE_SOAK_HOURS simulated hours (default 720 = the 30 days themselves, about
+    /// 2.5 h on 2 cores) on FACTORYEDGE_SOAK_THREADS threads (default: every core);
+    /// FACTORYEDGE_SOAK_SERIES picks another series of segments. The goal is ≤ 1 false alert per
+    /// channel per 30 days: at most ⌊hours / 720⌋ alerts counted, and the GPD tail extrapolation of the
+    /// alert statistic ≤ 1.
     /// </summary>
     [Fact]
     [Trait("Category", "Soak")]
     public async Task ThirtyDays_SoakHours_NoAlertAndTailExtrapolationBelowOnePerChannel()
     {
-        var hours = double.TryParse(Environment.GetEnvironmentVariable("FACTORYEDGE_SOAK_HOURS"), NumberStyles.Float, Inv, out var h) && h > 0 ? h : 6;
-        var result = await MeasureAsync(segments: (int)Math.Ceiling(hours * 3600 / SegmentSeconds), threads: Environment.ProcessorCount);
+        var hours = double.TryParse(Environment.GetEnvironmentVariable("FACTORYEDGE_SOAK_HOURS"), NumberStyles.Float, Inv, out var h) && h > 0 ? h : 720;
+        var threads = int.TryParse(Environment.GetEnvironmentVariable("FACTORYEDGE_SOAK_THREADS"), NumberStyles.Integer, Inv, out var t) && t > 0 ? t : Environment.ProcessorCount;
+        var series = int.TryParse(Environment.GetEnvironmentVariable("FACTORYEDGE_SOAK_SERIES"), NumberStyles.Integer, Inv, out var k) && k >= 0 ? k : 0;
+        var result = await MeasureAsync(segments: (int)Math.Ceiling(hours * 3600 / SegmentSeconds), threads: threads, series: series);
 
-        Assert.Equal(0, result.Alerts);
+        // ≤ 1 alert per 30 simulated days: none in a shorter run, at most one per full 30 days.
+        Assert.True(result.Alerts <= Math.Floor(hours / 720), $"{result.Alerts} false alerts in {hours} simulated hours");
         Assert.True(result.ExtrapolatedPerThirtyDays <= 1, $"extrapolated {result.ExtrapolatedPerThirtyDays:E2} false alerts per channel per 30 days");
     }
 
@@ -66,6 +72,28 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
         }
 
         return alerts;
+    }
+
+    /// <summary>
+    /// Per window, the smallest of the last <paramref name="raiseAfter"/> values (0 before the
+    /// <paramref name="raiseAfter"/>-th): with values = score / threshold, an alert is raised exactly
+    /// when this exceeds 1, so its tail is the tail of the alerts, not of single anomalous windows.
+    /// </summary>
+    internal static double[] AlertStatistic(IReadOnlyList<double> values, int raiseAfter)
+    {
+        var result = new double[values.Count];
+        for (var i = raiseAfter - 1; i < values.Count; i++)
+        {
+            var min = double.PositiveInfinity;
+            for (var j = i - raiseAfter + 1; j <= i; j++)
+            {
+                min = Math.Min(min, values[j]);
+            }
+
+            result[i] = min;
+        }
+
+        return result;
     }
 
     /// <summary>
@@ -121,6 +149,17 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void AlertStatistic_SingleSpikes_StayBelowARunOfRaiseAfter()
+    {
+        double[] ratios = [0.2, 1.5, 0.3, 1.1, 1.2, 1.3, 0.9, 2.0, 2.0];
+
+        var statistic = AlertStatistic(ratios, 3);
+
+        Assert.Equal([0, 0, 0.2, 0.3, 0.3, 1.1, 0.9, 0.9, 0.9], statistic);
+        Assert.Equal(CountAlerts([.. ratios.Select(r => r > 1)], 3), statistic.Zip(statistic.Skip(1)).Count(p => p.First <= 1 && p.Second > 1));
+    }
+
+    [Fact]
     public void TailExtrapolation_ExponentialSample_MatchesTheTrueExceedanceRate()
     {
         // Maxima m = 0.6 + Exp(mean 0.05): P(m > 1) = exp(−8) = 3.35e-4, 3.35 in 10,000 seconds.
@@ -145,18 +184,22 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
         Assert.True(TailExtrapolation(sample, 1e6, exponential: true) > 0);
     }
 
-    private async Task<(int Alerts, double ExtrapolatedPerThirtyDays, double Highest)> MeasureAsync(int segments, int threads)
+    /// <param name="segments">One-minute segments to run.</param>
+    /// <param name="threads">Segments run in parallel.</param>
+    /// <param name="series">Another series of segments (other seeds, speeds and loads) for independent soak runs; 0 = the CI one.</param>
+    private async Task<(int Alerts, double ExtrapolatedPerThirtyDays, double Highest)> MeasureAsync(int segments, int threads, int series = 0)
     {
         // The detection tables' generator model: 8 runs of 25 s at speeds and loads across the operating range (16 runs tried: docs/models.md).
         var trained = await TestModels.TrainGeneratorAsync("generator", count: TrainingRuns, seconds: 25, seed: 100);
         using var dir = new TempDirectory();
         var path = TestModels.Write(trained, dir.Path, "generator");
         var threshold = trained.Manifest.Threshold;
-        var random = new Random(11);
-        var plan = Enumerable.Range(0, segments).Select(i => (Seed: 20_000 + i, Speed: 27 + (6 * random.NextDouble()), Load: 0.8 + (0.45 * random.NextDouble()))).ToList();
+        var random = new Random(11 + series);
+        var plan = Enumerable.Range(0, segments).Select(i => (Seed: 20_000 + (series * 1_000_000) + i, Speed: 27 + (6 * random.NextDouble()), Load: 0.8 + (0.45 * random.NextDouble()))).ToList();
         var alerts = 0;
         long windows = 0, anomalous = 0;
         var maxima = new ConcurrentBag<double>();
+        var alertMaxima = new ConcurrentBag<double>();
         var zs = new[] { 6.0, 8, 10, 12, 14 };
         var lineMaxima = new ConcurrentBag<(int Z, double Max)>();
         var line = trained.Manifest.LineDetector;
@@ -164,6 +207,9 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
         var worst = 0.0;
         var worstLine = 0.0;
         var worstSegment = -1;
+        var byPhase = new double[2];
+        var aboveHalf = new long[2];
+        var phaseWindows = new long[2];
         var gate = new object();
         await Parallel.ForEachAsync(plan, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, threads) }, async (segment, cancellationToken) =>
         {
@@ -173,14 +219,19 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
             var scored = results.Where(r => !r.WarmingUp && float.IsFinite(r.Score)).OrderBy(r => r.FirstSampleIndex).ToList();
             var segmentAlerts = CountAlerts([.. scored.Select(r => r.Anomalous)], RaiseAfter);
             var hop = scored.Count > 1 ? scored[1].FirstSampleIndex - scored[0].FirstSampleIndex : 2048;
-            foreach (var second in scored.GroupBy(r => r.FirstSampleIndex / (long)TestModels.SampleRateHz))
+            // The alert statistic: the smallest of the last RaiseAfter windows' scores (an alert is raised
+            // exactly when it exceeds the threshold), per window; windows before the RaiseAfter-th have none.
+            var alertStatistic = AlertStatistic([.. scored.Select(r => (double)r.Score / threshold)], RaiseAfter);
+            var lineRatio = scored.Select(r => line is null ? 0 : Math.Max(0, FeatureTransforms.LineScore(line, trained.Manifest.FeatureSchema, r.Features)) / threshold).ToArray();
+            foreach (var second in scored.Select((r, i) => (Result: r, Alert: alertStatistic[i], Line: lineRatio[i])).GroupBy(x => x.Result.FirstSampleIndex / (long)TestModels.SampleRateHz))
             {
-                maxima.Add(second.Max(r => r.Score) / threshold);
+                maxima.Add(second.Max(x => x.Result.Score) / threshold);
+                alertMaxima.Add(second.Max(x => x.Alert));
+                var lineMax = second.Max(x => x.Line);
                 for (var zi = 0; zi < zs.Length && line is not null; zi++)
                 {
                     // The line detector alone, as if its z threshold were zs[zi] instead of the manifest's.
-                    var factor = line.ZThreshold / zs[zi];
-                    lineMaxima.Add((zi, second.Max(r => Math.Max(0, FeatureTransforms.LineScore(line, trained.Manifest.FeatureSchema, r.Features) * factor)) / threshold));
+                    lineMaxima.Add((zi, lineMax * line.ZThreshold / zs[zi]));
                 }
             }
 
@@ -197,7 +248,16 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
                     worstSegment = segment.Seed;
                 }
 
-                worstLine = Math.Max(worstLine, scored.Count == 0 ? 0 : scored.Max(r => FeatureTransforms.LineScore(trained.Manifest.LineDetector, trained.Manifest.FeatureSchema, r.Features)) / threshold);
+                worstLine = Math.Max(worstLine, lineRatio.DefaultIfEmpty(0).Max());
+                foreach (var r in scored)
+                {
+                    // Where in a (cold-started) segment the high scores fall: the first 10 s or later.
+                    var late = r.FirstSampleIndex >= 10 * TestModels.SampleRateHz ? 1 : 0;
+                    var ratio = r.Score / threshold;
+                    byPhase[late] = Math.Max(byPhase[late], ratio);
+                    aboveHalf[late] += ratio > 0.5 ? 1 : 0;
+                    phaseWindows[late]++;
+                }
             }
         });
 
@@ -212,7 +272,11 @@ public sealed class FalseAlertTests(ITestOutputHelper output)
         output.WriteLine(string.Create(Inv, $"model trained on {TrainingRuns} runs of 25 s, threshold {threshold:0.00}, line z threshold {line?.ZThreshold:0.#}"));
         output.WriteLine(string.Create(Inv, $"{segments} segments of {SegmentSeconds} s: {seconds / 3600:0.00} h simulated after warm-up, {windows} windows, {anomalous} anomalous, {alerts} alerts (RaiseAfter {RaiseAfter}); highest score {worst:0.000} × threshold (segment {worstSegment}), highest line score {worstLine:0.000} × threshold"));
         output.WriteLine(string.Create(Inv, $"per-second maxima of score/threshold: GPD tail extrapolation {perThirtyDays:E2} exceedances (≥ alerts) per channel per 30 days (exponential tail: {TailExtrapolation([.. maxima], ThirtyDaysSeconds, exponential: true):E2}); counted alone: < {bound95:0.#} alerts per 30 days at 95 % ({alerts} seen)"));
+        output.WriteLine(string.Create(Inv, $"first 10 s of the segments: highest {byPhase[0]:0.000} × threshold, {aboveHalf[0]} of {phaseWindows[0]} windows above 0.5; later: highest {byPhase[1]:0.000}, {aboveHalf[1]} of {phaseWindows[1]} above 0.5"));
+        var alertsPerThirtyDays = TailExtrapolation([.. alertMaxima], ThirtyDaysSeconds);
+        output.WriteLine(string.Create(Inv, $"per-second maxima of the alert statistic (smallest of {RaiseAfter} consecutive scores / threshold, highest {alertMaxima.Max():0.000}): GPD tail extrapolation {alertsPerThirtyDays:E2} alerts per channel per 30 days (exponential tail: {TailExtrapolation([.. alertMaxima], ThirtyDaysSeconds, exponential: true):E2})"));
         Assert.False(double.IsNaN(perThirtyDays));
-        return (alerts, perThirtyDays, worst);
+        Assert.False(double.IsNaN(alertsPerThirtyDays));
+        return (alerts, alertsPerThirtyDays, worst);
     }
 }

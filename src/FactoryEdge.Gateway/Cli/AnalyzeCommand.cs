@@ -23,9 +23,11 @@ public sealed record AnalyzeSettings
 
     public double? Rpm { get; init; }
 
-    public int WindowSize { get; init; } = 4096;
+    /// <summary>Window size; null = the model's (with <see cref="Model"/>) or 4096.</summary>
+    public int? WindowSize { get; init; }
 
-    public double Overlap { get; init; } = 0.5;
+    /// <summary>Window overlap; null = the model's (with <see cref="Model"/>) or 0.5.</summary>
+    public double? Overlap { get; init; }
 
     public int? WarmupWindows { get; init; }
 
@@ -67,18 +69,20 @@ public static class AnalyzeCommand
                 return ExitCodes.BadInput;
             }
 
-            var modelOptions = new PipelineOptions { WindowSize = settings.WindowSize, Overlap = settings.Overlap, Workers = 1, SinkFullMode = SinkFullMode.Wait };
-            var modelValidation = new PipelineOptionsValidator().Validate(null, modelOptions);
-            if (modelValidation.Failed)
-            {
-                await stderr.WriteLineAsync("error: " + modelValidation.FailureMessage).ConfigureAwait(false);
-                return ExitCodes.Usage;
-            }
-
+            // Without --window / --overlap the model's own window and hop are used.
             Scoring.OnnxAnomalyScorer onnx;
+            PipelineOptions modelOptions;
             try
             {
-                onnx = Scoring.ModelAnalysis.CreateScorer(settings.Model, settings.WindowSize);
+                Scoring.ModelManifest manifest;
+                (onnx, manifest) = Scoring.ModelAnalysis.Open(settings.Model, settings.WindowSize);
+                modelOptions = new PipelineOptions
+                {
+                    WindowSize = manifest.WindowSize,
+                    Overlap = settings.Overlap ?? Scoring.ModelAnalysis.Overlap(manifest),
+                    Workers = 1,
+                    SinkFullMode = SinkFullMode.Wait,
+                };
             }
             catch (Scoring.ModelLoadException ex)
             {
@@ -88,6 +92,13 @@ public static class AnalyzeCommand
 
             using (onnx)
             {
+                var modelValidation = new PipelineOptionsValidator().Validate(null, modelOptions);
+                if (modelValidation.Failed)
+                {
+                    await stderr.WriteLineAsync("error: " + modelValidation.FailureMessage).ConfigureAwait(false);
+                    return ExitCodes.Usage;
+                }
+
                 IReadOnlyList<WindowResult> modelResults;
                 PipelineStatistics modelStats;
                 try
@@ -141,8 +152,8 @@ public static class AnalyzeCommand
 
         var pipelineOptions = new PipelineOptions
         {
-            WindowSize = settings.WindowSize,
-            Overlap = settings.Overlap,
+            WindowSize = settings.WindowSize ?? 4096,
+            Overlap = settings.Overlap ?? 0.5,
             Workers = 1,
             SinkFullMode = SinkFullMode.Wait,
         };
