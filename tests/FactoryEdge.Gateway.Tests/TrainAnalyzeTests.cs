@@ -15,13 +15,7 @@ public sealed class TrainAnalyzeTests
         var dir = Directory.CreateTempSubdirectory("fe-model-");
         try
         {
-            var model = Path.Combine(dir.FullName, "drive-end.onnx");
-            var train = await Training.TrainCommand.RunAsync(
-                new Training.TrainSettings { Inputs = [TestData.Cwru(TestData.Normal)], Out = model, NoProgress = true },
-                TextWriter.Null,
-                TextWriter.Null,
-                CancellationToken.None);
-            Assert.Equal(0, train);
+            var model = await TrainOnCwruNormalAsync(Path.Combine(dir.FullName, "drive-end.onnx"));
             Assert.True(File.Exists(model + ".manifest.json"));
 
             async Task<List<JsonElement>> Analyze(string input)
@@ -56,13 +50,7 @@ public sealed class TrainAnalyzeTests
         var dir = Directory.CreateTempSubdirectory("fe-model-");
         try
         {
-            var model = Path.Combine(dir.FullName, "short.onnx");
-            var train = await Training.TrainCommand.RunAsync(
-                new Training.TrainSettings { Inputs = [TestData.Cwru(TestData.Normal)], Out = model, WindowSize = 2048, Overlap = 0.75, NoProgress = true },
-                TextWriter.Null,
-                TextWriter.Null,
-                CancellationToken.None);
-            Assert.Equal(0, train);
+            var model = await TrainOnCwruNormalAsync(Path.Combine(dir.FullName, "short.onnx"), windowSize: 2048, overlap: 0.75);
 
             var stdout = new StringWriter(CultureInfo.InvariantCulture);
             var stderr = new StringWriter(CultureInfo.InvariantCulture);
@@ -102,5 +90,17 @@ public sealed class TrainAnalyzeTests
         {
             dir.Delete(recursive: true);
         }
+    }
+
+    /// <summary>`factoryedge train --input NORMAL --out MODEL [--window --overlap]`, asserted to succeed.</summary>
+    private static async Task<string> TrainOnCwruNormalAsync(string model, int windowSize = 4096, double overlap = 0.5)
+    {
+        var train = await Training.TrainCommand.RunAsync(
+            new Training.TrainSettings { Inputs = [TestData.Cwru(TestData.Normal)], Out = model, WindowSize = windowSize, Overlap = overlap, NoProgress = true },
+            TextWriter.Null,
+            TextWriter.Null,
+            CancellationToken.None);
+        Assert.Equal(0, train);
+        return model;
     }
 }
