@@ -123,7 +123,7 @@ public static class Program
         var version = new Option<long?>("--version") { Description = "Model version (default: seconds since 1970)." };
         var clusters = new Option<int>("--clusters") { Description = "KMeans clusters (0 = automatic).", DefaultValueFactory = _ => 0 };
         var holdBack = new Option<double>("--holdback") { Description = "Share of the normal windows held back for the threshold.", DefaultValueFactory = _ => 0.2 };
-        var margin = new Option<double>("--margin") { Description = "Threshold = largest held-back score × margin.", DefaultValueFactory = _ => 1.5 };
+        var margin = new Option<double>("--margin") { Description = "Threshold = largest held-back score × margin.", DefaultValueFactory = _ => Training.ModelTrainingOptions.DefaultMargin };
         var features = new Option<string[]>("--feature") { Description = "Model input feature (repeat; band_* = every band). Default: amplitude, shape, band and envelope features." };
         var bearing = new Option<string?>("--bearing") { Description = "Bearing catalogue name (overrides the recordings' headers)." };
         var rpm = new Option<double?>("--rpm") { Description = "Nominal shaft speed in rpm (overrides the recordings' headers)." };

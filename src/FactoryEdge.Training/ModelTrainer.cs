@@ -43,7 +43,13 @@ public sealed record ModelTrainingOptions
     public double HoldBackFraction { get; init; } = 0.2;
 
     /// <summary>Threshold = largest held-back score × margin.</summary>
-    public double ThresholdMargin { get; init; } = 1.5;
+    public double ThresholdMargin { get; init; } = DefaultMargin;
+
+    /// <summary>
+    /// Default <see cref="ThresholdMargin"/>. 1.5 (the first release) let a normal generator window
+    /// reach 1.06 × the threshold in 234 simulated hours (docs/models.md, false alerts over 30 days).
+    /// </summary>
+    public const double DefaultMargin = 2.0;
 
     /// <summary>Model inputs by feature name; null = <see cref="ModelTrainer.DefaultInputs"/>.</summary>
     public IReadOnlyList<string>? Features { get; init; }

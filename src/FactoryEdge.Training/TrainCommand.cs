@@ -28,7 +28,7 @@ public sealed record TrainSettings
 
     public double HoldBack { get; init; } = 0.2;
 
-    public double Margin { get; init; } = 1.5;
+    public double Margin { get; init; } = ModelTrainingOptions.DefaultMargin;
 
     /// <summary>Model inputs by feature name (<c>band_*</c> = every band); default: amplitude, shape, band and envelope features.</summary>
     public IReadOnlyList<string>? Features { get; init; }
