@@ -24,6 +24,13 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer, IAlertExplainer
         ("order_0_5x", "looseness", null, 0.5),
     ];
 
+    /// <summary>
+    /// Smallest deviation of a log10 feature: 0.1 decade (26 %), so an alarm at the default 6σ needs
+    /// at least a 4× rise. 0.05 let a slow feature (shaft orders update every 0.25 s, so a short
+    /// learning period holds few independent values) reach 6σ on a healthy demo machine.
+    /// </summary>
+    public const double LogDeviationFloor = 0.1;
+
     private static readonly string[] LinearFeatures = ["kurtosis", "crest_factor"];
     private static readonly string[] LogFeatures =
     [
@@ -128,8 +135,8 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer, IAlertExplainer
 
                 var mean = _mean[offset + j];
                 var std = Math.Sqrt(_m2[offset + j] / Math.Max(1, count - 1));
-                // Floors: 0.05 decades (12 %) for log features, 5 % of the mean for linear ones.
-                var floor = _log[j] ? 0.05 : 0.05 * Math.Abs(mean);
+                // Floors: LogDeviationFloor for log features, 5 % of the mean for linear ones.
+                var floor = _log[j] ? LogDeviationFloor : 0.05 * Math.Abs(mean);
                 std = Math.Max(std, Math.Max(floor, 1e-9));
                 var z = (x - mean) / std;
                 if (z > worst)
@@ -165,7 +172,7 @@ public sealed class StatisticalBaselineScorer : IAnomalyScorer, IAlertExplainer
             }
 
             var mean = _mean[offset + j];
-            var floor = _log[j] ? 0.05 : 0.05 * Math.Abs(mean);
+            var floor = _log[j] ? LogDeviationFloor : 0.05 * Math.Abs(mean);
             var std = Math.Max(Math.Sqrt(_m2[offset + j] / Math.Max(1, count - 1)), Math.Max(floor, 1e-9));
             deviations.Add(new(_names[_monitored[j]], (x - mean) / std));
         }

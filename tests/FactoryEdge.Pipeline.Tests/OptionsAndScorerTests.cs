@@ -79,7 +79,7 @@ public sealed class OptionsAndScorerTests
             scorer.Score(batch);
         }
 
-        float[] faulty = [0.15f, 6f, 0.2f, 106.4f, 0.003f, 160f, 29.6f, 0.01f];
+        float[] faulty = [0.15f, 6f, 0.5f, 106.4f, 0.003f, 160f, 29.6f, 0.01f];
         var explanation = scorer.Explain(0, faulty);
         Assert.NotNull(explanation);
         Assert.Equal("outer race", explanation.Defect);

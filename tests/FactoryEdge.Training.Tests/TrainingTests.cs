@@ -100,7 +100,8 @@ public sealed class TrainingTests(GeneratorModelFixture fixture) : IClassFixture
         var c = m.Calibration!;
         Assert.Equal(fixture.Model.CalibrationScores.Count, c.Windows);
         Assert.Equal(fixture.Model.CalibrationScores.Max(), c.Max, 5);
-        Assert.Equal(c.Max * 1.5, m.Threshold, 5);
+        Assert.Equal(c.Max * ModelTrainingOptions.DefaultMargin, m.Threshold, 5);
+        Assert.Equal(ModelTrainingOptions.DefaultMargin, c.Margin);
         var usable = m.TrainingData.Sum(s => s.Windows);
         Assert.Equal(usable, m.TrainingWindows + c.Windows);
         Assert.InRange(c.Windows, (int)(0.15 * usable), (int)(0.25 * usable));
