@@ -112,7 +112,7 @@ public sealed class OpcUaSimulatorTests
 
             await Task.Delay(300);
             await stop.CancelAsync();
-            await Swallow(run);
+            await TestRuns.Swallow(run);
             var received = blocks.ToArray();
             Assert.Equal(12, received.Length);
             for (var k = 0; k < 12; k++)
@@ -159,7 +159,7 @@ public sealed class OpcUaSimulatorTests
         var run = connection.RunAsync(stop.Token);
         await Task.Delay(3500);
         await stop.CancelAsync();
-        await Swallow(run);
+        await TestRuns.Swallow(run);
         await pacing;
         var seenAll = sequences.Distinct().Order().ToArray();
         var stats = $"disconnects {simulator.Disconnects} reconnects {connection.Statistics.Reconnects} dropped {simulator.Server.Faults.DroppedNotifications} republished {subscription.Republished} lost {subscription.Lost} blocks {seenAll.Length} [{string.Join(",", seenAll)}] published {simulator.Machines[0].Readings.Blocks}";
@@ -357,16 +357,6 @@ public sealed class OpcUaSimulatorTests
         return -1;
     }
 
-    private static async Task Swallow(Task run)
-    {
-        try
-        {
-            await run;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 
     private sealed class Handler(Action<DataValue> onValue) : ISubscriptionHandler
     {

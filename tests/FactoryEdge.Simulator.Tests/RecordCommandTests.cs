@@ -49,7 +49,7 @@ public sealed class RecordCommandTests : IDisposable
         finally
         {
             await stop.CancelAsync();
-            await Swallow(pacing);
+            await TestRuns.Swallow(pacing);
         }
     }
 
@@ -141,7 +141,7 @@ public sealed class RecordCommandTests : IDisposable
         finally
         {
             await stop.CancelAsync();
-            await Swallow(run);
+            await TestRuns.Swallow(run);
         }
     }
 
@@ -168,14 +168,4 @@ public sealed class RecordCommandTests : IDisposable
         return -1;
     }
 
-    private static async Task Swallow(Task run)
-    {
-        try
-        {
-            await run;
-        }
-        catch (OperationCanceledException)
-        {
-        }
-    }
 }
